@@ -1,0 +1,21 @@
+"""sourcediff: source-to-source automatic differentiation for Python and NumPy."""
+
+from . import rules as _rules  # noqa: F401  (loads the derivative rule table)
+from .api import grad, jvp, source, value_and_grad, vjp
+from .errors import (
+    MissingRuleError,
+    NonScalarOutputError,
+    NoSourceError,
+    SourceDiffError,
+    UnsupportedSyntaxError,
+    WrtError,
+)
+from .runtime import stop_gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
+    "UnsupportedSyntaxError", "WrtError", "grad", "jvp", "source", "stop_gradient",
+    "value_and_grad", "vjp",
+]

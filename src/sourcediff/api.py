@@ -1,0 +1,306 @@
+"""The transforms: grad, value_and_grad, jvp, vjp, jacobian, hessian, hvp; `source`.
+
+Each returns a `Derivative`: a callable that compiles on first use (so a decorator can refer to
+functions defined later in the module), specializes on whether each argument is a scalar or an
+array, and caches the result. A later `grad(f)` with the same options returns the same object.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import weakref
+
+import numpy as np
+
+from . import runtime
+from .errors import NonScalarOutputError, SourceDiffError, WrtError
+from .frontend import parse_function
+from .passes.activity import kind_of_value
+from .passes.forward import Forward
+from .passes.reverse import Reverse
+from .unit import Unit
+
+_lock = threading.RLock()
+_cache = weakref.WeakKeyDictionary()
+
+
+class Compiled:
+    """One specialization: the generated text and the function to call."""
+
+    def __init__(self, text, fn, unit, return_line):
+        self.text = text
+        self.fn = fn
+        self.deps = unit.deps
+        self.return_line = return_line
+
+    def stale(self):
+        return any(g.get(name) is not obj for g, name, obj in self.deps)
+
+
+class Derivative:
+    """A compiled, cached derivative of `func`. Call it like `func`."""
+
+    def __init__(self, func, kind, wrt, mode, optimize, preserve_result):
+        if mode not in ("reverse", "forward"):
+            raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        self.func = func
+        self.kind = kind
+        self.mode = mode
+        self.optimize = optimize
+        self.preserve_result = preserve_result
+        self.params, self.signature = _params(func)
+        self.wrt_names, self.wrt_tuple = _normalize_wrt(func, self.params, wrt)
+        self.wrt_index = [self.params.index(w) for w in self.wrt_names]
+        self.specs = {}
+        functools.update_wrapper(self, func, updated=())
+        self.__name__ = f"{kind}_{func.__name__}"
+        self.__qualname__ = self.__name__
+
+    # ---- calling -----------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
+        key = tuple(map(kind_of_value, args[:len(self.params)]))
+        spec = self.specs.get(key)
+        if spec is None or spec.stale():
+            spec = self._compile(key)
+        for i in self.wrt_index:
+            _check_wrt_value(self, i, args[i])
+        try:
+            if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
+                return self._forward_grad(spec.fn, args)
+            return spec.fn(*args)
+        except runtime.NotScalarError as exc:
+            value = exc.args[0]
+            src = parse_function(self.func)
+            raise src.error(
+                NonScalarOutputError,
+                f"{self.kind} needs a scalar output, but {self.func.__name__} returned "
+                f"{_describe(value)}", lineno=spec.return_line,
+                hint="reduce the output (e.g. np.sum) or use sourcediff.vjp / "
+                     "sourcediff.jacobian for non-scalar outputs") from None
+
+    def _bind(self, args, kwargs):
+        extra = ()
+        if self.kind in ("jvp", "vjp"):
+            extra = args[len(self.params):] if not kwargs else ()
+            args = args[:len(self.params)]
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.__name__}(): {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments[p] for p in self.params) + tuple(extra)
+
+    def _forward_grad(self, fn, args):
+        """Gradient by forward mode: one tangent pass per input element."""
+        grads = []
+        value = None
+        base = list(args)
+        for i in self.wrt_index:
+            x = args[i]
+            if isinstance(x, np.ndarray):
+                g = np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else float)
+                flat = g.reshape(-1)
+                for j in range(x.size):
+                    tangents = self._basis(args, i, j)
+                    value, out_dot = fn(*base, *tangents)
+                    runtime.check_scalar(value)
+                    flat[j] = out_dot
+                grads.append(g)
+            else:
+                value, out_dot = fn(*base, *self._basis(args, i, None))
+                runtime.check_scalar(value)
+                grads.append(runtime.gradient_like(out_dot, x))
+        if value is None:
+            value = self.func(*args)
+        result = tuple(grads) if self.wrt_tuple else grads[0]
+        if self.kind == "value_and_grad" or self.preserve_result:
+            return value, result
+        return result
+
+    def _basis(self, args, which, element):
+        out = []
+        for i in self.wrt_index:
+            x = args[i]
+            if i != which:
+                out.append(runtime.zero_like(np.asarray(x, dtype=float) if not isinstance(
+                    x, (float, int)) else 0.0))
+            elif element is None:
+                out.append(1.0)
+            else:
+                t = np.zeros(np.shape(x), dtype=x.dtype if x.dtype.kind == "f" else float)
+                t.reshape(-1)[element] = 1.0
+                out.append(t)
+        return out
+
+    # ---- compiling ---------------------------------------------------------------------------
+    def _compile(self, key):
+        with _lock:
+            spec = self.specs.get(key)
+            if spec is not None and not spec.stale():
+                return spec
+            spec = build(self, dict(zip(self.params, key, strict=True)))
+            self.specs[key] = spec
+            return spec
+
+    @property
+    def source(self):
+        """The generated Python source (for arguments of unknown kinds)."""
+        key = (None,) * len(self.params)
+        spec = self.specs.get(key)
+        if spec is None:
+            spec = self._compile(key)
+        return spec.text
+
+    def __repr__(self):
+        return f"<sourcediff {self.kind} of {self.func.__qualname__} ({self.mode} mode)>"
+
+
+def build(d, param_kinds):
+    """Generate and compile the derivative `d` describes for the given argument kinds."""
+    fname = f"{d.kind}_{d.func.__name__}"
+    unit = Unit(f"{fname} ({d.mode})")
+    an = unit.analysis(d.func, d.wrt_names, param_kinds)
+    wrt = tuple(d.wrt_names) if d.wrt_tuple else d.wrt_names
+    if d.mode == "forward" or d.kind == "jvp":
+        fn_ast = Forward(an, unit).jvp_function(unit.names.fresh_exact(f"jvp_{d.func.__name__}"),
+                                               d.wrt_names)
+    else:
+        seed = None
+        preserve = d.preserve_result or d.kind == "value_and_grad"
+        if d.kind == "vjp":
+            seed = an.namer.exact_or_fresh("cotangent")
+            preserve = True
+        fn_ast = Reverse(an, unit).gradient_function(unit.names.fresh_exact(fname), wrt,
+                                                     preserve, seed)
+    unit.functions.insert(0, fn_ast)
+    unit.owners[fn_ast.name] = d.func
+    unit.drain()
+    text, made = unit.compile()
+    return Compiled(text, made[fn_ast.name], unit, an.return_line)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+def _params(func):
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        parse_function(func)   # raises the NoSourceError that explains it
+        raise
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            src = parse_function(func)
+            from .passes.fence import fence
+            fence(src)
+    return [p for p in sig.parameters], sig
+
+
+def _normalize_wrt(func, params, wrt):
+    items = wrt if isinstance(wrt, tuple) else (wrt,)
+    names = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise _wrt_error(func, f"wrt must be a parameter index or name, not {item!r}")
+        if isinstance(item, int):
+            if not -len(params) <= item < len(params):
+                raise _wrt_error(func, f"wrt={item} but {func.__name__} has "
+                                       f"{len(params)} parameter(s): {', '.join(params)}")
+            names.append(params[item])
+        else:
+            if item not in params:
+                raise _wrt_error(func, f"wrt={item!r} is not a parameter of {func.__name__} "
+                                       f"(its parameters: {', '.join(params) or 'none'})")
+            names.append(item)
+    if len(set(names)) != len(names):
+        raise _wrt_error(func, f"wrt names a parameter twice: {wrt!r}")
+    return names, isinstance(wrt, tuple)
+
+
+def _wrt_error(func, message):
+    code = getattr(func, "__code__", None)
+    return WrtError(message, filename=code.co_filename if code else None,
+                    lineno=code.co_firstlineno if code else None,
+                    hint="pass wrt= an index, a parameter name, or a tuple of them")
+
+
+def _check_wrt_value(d, i, value):
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer))):
+        raise _wrt_error(d.func, f"cannot differentiate with respect to {d.params[i]!r}: it is "
+                                 f"an integer ({value!r})")
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "f":
+        kind = {"c": "complex"}.get(value.dtype.kind, str(value.dtype))
+        raise _wrt_error(d.func, f"cannot differentiate with respect to {d.params[i]!r}: its "
+                                 f"dtype is {kind}; pass a float array")
+    if isinstance(value, complex):
+        raise _wrt_error(d.func, f"cannot differentiate with respect to {d.params[i]!r}: "
+                                 "complex numbers are not supported")
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return f"a {type(value).__name__}"
+
+
+def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False):
+    key = (kind, wrt, mode, optimize, preserve_result)
+    with _lock:
+        try:
+            per_func = _cache.setdefault(func, {})
+        except TypeError:
+            per_func = {}
+        d = per_func.get(key)
+        if d is None:
+            d = per_func[key] = Derivative(func, kind, wrt, mode, optimize, preserve_result)
+        return d
+
+
+def _decorator(kind, func, **opts):
+    if func is None:
+        return lambda f: _transform(kind, f, **opts)
+    if not callable(func):
+        raise TypeError(f"{kind}() takes a function, got {func!r}")
+    return _transform(kind, func, **opts)
+
+
+def grad(func=None, wrt=0, *, mode="reverse", optimize=True, preserve_result=False):
+    """The gradient of `func`'s scalar output with respect to the argument(s) `wrt`.
+
+    `wrt` is an index, a parameter name, or a tuple of them (a tuple gives a tuple of
+    gradients). Each gradient has the type and shape of its argument. `mode="forward"` computes
+    it with forward mode; `preserve_result=True` returns `(value, gradient)`.
+    """
+    return _decorator("grad", func, wrt=wrt, mode=mode, optimize=optimize,
+                      preserve_result=preserve_result)
+
+
+def value_and_grad(func=None, wrt=0, *, mode="reverse", optimize=True):
+    """`(value, gradient)`: the same as `grad(func, wrt, preserve_result=True)`."""
+    return _decorator("value_and_grad", func, wrt=wrt, mode=mode, optimize=optimize,
+                      preserve_result=True)
+
+
+def jvp(func=None, wrt=0, *, optimize=True):
+    """Takes `func`'s arguments then one tangent per `wrt` argument; returns
+    `(value, tangent of the output)`."""
+    return _decorator("jvp", func, wrt=wrt, mode="forward", optimize=optimize)
+
+
+def vjp(func=None, wrt=0, *, optimize=True):
+    """Takes `func`'s arguments then a cotangent shaped like the output; returns
+    `(value, gradient)`."""
+    return _decorator("vjp", func, wrt=wrt, mode="reverse", optimize=optimize)
+
+
+def source(derivative):
+    """The generated Python source of a derivative returned by a transform."""
+    if not isinstance(derivative, Derivative):
+        raise TypeError("source() takes a function returned by a sourcediff transform")
+    return derivative.source
+
+
+__all__ = ["Derivative", "SourceDiffError", "grad", "jvp", "source",
+           "value_and_grad", "vjp"]

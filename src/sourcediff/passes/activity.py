@@ -1,0 +1,344 @@
+"""Analyses over the normalized program. They return data; they never rewrite the tree.
+
+* `classify` says what one operation is: a copy, a constant, a rule application, a call to the
+  user's own function, an indexing or packing operation, or something without a rule.
+* `activity` finds the names that are *varied* (depend on a `wrt` input through differentiable
+  operations) and *useful* (influence the output through them); only names that are both are
+  active and get derivative code.
+* `kinds` infers which names are surely scalars or surely arrays, so the generator can leave out
+  broadcasting work it can prove unnecessary.
+
+>>> print(Activity(varied={'x', 't1', 'n'}, useful={'x', 't1', 'out'}))
+t1:active  x:active  n:varied  out:useful
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import rules
+from ..frontend import MISSING
+from .anf import operands
+from .desugar import assigned_names
+
+BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.Pow: operator.pow, gast.Mod: operator.mod,
+    gast.MatMult: operator.matmul, gast.FloorDiv: operator.floordiv,
+}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+
+
+@dataclass
+class Op:
+    """What the right-hand side of `target = value` does, and through which names it is
+    differentiable."""
+
+    kind: str            # copy const rule call subscript pack dict nondiff unknown
+    args: dict = field(default_factory=dict)   # param -> atom (rule, call) or index -> atom
+    rule: object = None
+    func: object = None  # the callee for 'call' and 'unknown'
+    label: str = ""      # a readable name of the operation, for error messages
+    problem: str = ""    # why a known function's rule does not fit this call
+
+    @property
+    def diff_names(self):
+        """Names through which derivatives flow."""
+        if self.kind in ("const", "nondiff"):
+            return set()
+        if self.kind == "rule":
+            params = self.rule.differentiable
+            if None in self.rule.tangent and not self.rule.adjoint:
+                params = self.rule.params
+            atoms = [a for p, a in self.args.items() if p in params]
+        elif self.kind == "subscript":
+            atoms = [self.args["value"]]
+        else:
+            atoms = list(self.args.values())
+        return {a.id for a in atoms if isinstance(a, gast.Name)}
+
+
+class Classifier:
+    """Classifies operations of one function; resolves global names through its source."""
+
+    def __init__(self, src, local_names):
+        self.src = src
+        self.locals = local_names
+        self.cache = {}
+
+    def __call__(self, value):
+        key = id(value)
+        op = self.cache.get(key)
+        if op is None:
+            op = self.cache[key] = self.classify(value)
+        return op
+
+    def is_local(self, node):
+        while isinstance(node, gast.Attribute):
+            node = node.value
+        return isinstance(node, gast.Name) and node.id in self.locals
+
+    def classify(self, value):
+        if isinstance(value, gast.Name) and value.id in self.locals:
+            return Op("copy", {"x": value})
+        if isinstance(value, (gast.Constant, gast.JoinedStr, gast.Name, gast.Attribute)) and \
+                not self.is_local(value):
+            return Op("const")
+        if isinstance(value, gast.BinOp):
+            return self.rule_op(BINOPS.get(type(value.op)), [value.left, value.right], [],
+                                type(value.op).__name__)
+        if isinstance(value, gast.UnaryOp):
+            return self.rule_op(UNARYOPS.get(type(value.op)), [value.operand], [],
+                                type(value.op).__name__)
+        if isinstance(value, gast.Compare):
+            return Op("nondiff")
+        if isinstance(value, gast.Call):
+            return self.call(value)
+        if isinstance(value, gast.Attribute):
+            if value.attr in NONDIFF_ATTRIBUTES:
+                return Op("nondiff")
+            rule = rules.lookup_method(value.attr)
+            if rule is not None and rule.attribute:
+                return self.bound(rule, [value.value], [], f".{value.attr}")
+            return Op("unknown", {"x": value.value}, label=f".{value.attr}")
+        if isinstance(value, gast.Subscript):
+            index = {f"i{i}": n for i, n in enumerate(_index_atoms(value.slice))}
+            return Op("subscript", {"value": value.value, **index})
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return Op("pack", dict(enumerate(value.elts)))
+        if isinstance(value, gast.Dict):
+            return Op("dict", dict(enumerate(value.values)))
+        return Op("unknown", label=type(value).__name__)
+
+    def rule_op(self, func, args, keywords, label):
+        if func is None or id(func) in rules.NONDIFFERENTIABLE:
+            return Op("nondiff")
+        rule = rules.lookup(func)
+        if rule is None:
+            return Op("unknown", dict(enumerate(args)), func=func, label=label)
+        return self.bound(rule, args, keywords, label)
+
+    def bound(self, rule, args, keywords, label):
+        try:
+            mapping = rule.bind(args, keywords)
+        except TypeError as exc:
+            return Op("unknown", dict(enumerate(args)), label=label, problem=str(exc))
+        return Op("rule", mapping, rule=rule, label=rule.name)
+
+    def call(self, value):
+        func = value.func
+        label = _dotted(func)
+        if self.is_local(func):
+            if isinstance(func, gast.Attribute):  # a method of a local value
+                rule = rules.lookup_method(func.attr)
+                if rule is not None and not rule.attribute:
+                    return self.bound(rule, [func.value] + value.args, value.keywords,
+                                      f".{func.attr}()")
+                return Op("unknown", dict(enumerate([func.value] + value.args)),
+                          label=f".{func.attr}()")
+            return Op("unknown", dict(enumerate(value.args)), label=label)
+        obj = self.src.resolve(func)
+        if obj is MISSING:
+            return Op("unknown", dict(enumerate(value.args)), label=label)
+        if id(obj) in rules.NONDIFFERENTIABLE:
+            return Op("nondiff")
+        rule = rules.lookup(obj)
+        if rule is not None:
+            return self.bound(rule, value.args, value.keywords, label)
+        if isinstance(obj, types.FunctionType) and not _is_library(obj):
+            args = dict(enumerate(value.args))
+            args.update({kw.arg: kw.value for kw in value.keywords})
+            return Op("call", args, func=obj, label=label)
+        args = dict(enumerate(value.args))
+        args.update({kw.arg: kw.value for kw in value.keywords})
+        return Op("unknown", args, func=obj, label=label)
+
+
+def _is_library(func):
+    module = getattr(func, "__module__", "") or ""
+    return module.split(".")[0] in ("numpy", "scipy", "math", "builtins")
+
+
+def _index_atoms(node):
+    if isinstance(node, gast.Slice):
+        return [p for p in (node.lower, node.upper, node.step) if p is not None]
+    if isinstance(node, gast.Tuple):
+        return [a for elt in node.elts for a in _index_atoms(elt)]
+    return [node]
+
+
+def _dotted(node):
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return type(node).__name__
+
+
+# -- statements the analyses walk over ------------------------------------------------------------
+def assignments(stmts):
+    """Every (targets, value node or None, statement) in `stmts`, recursively.
+
+    For unpacking `a, b = t` the value is the name `t`; loop targets have value None.
+    """
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name):
+                yield [target.id], stmt.value, stmt
+            else:
+                yield [e.id for e in target.elts], stmt.value, stmt
+        elif isinstance(stmt, gast.If):
+            yield from assignments(stmt.body)
+            yield from assignments(stmt.orelse)
+        elif isinstance(stmt, gast.For):
+            yield [stmt.target.id], None, stmt
+            yield from assignments(stmt.body)
+        elif isinstance(stmt, gast.While):
+            yield from assignments(stmt.body)
+
+
+@dataclass
+class Activity:
+    varied: set
+    useful: set
+
+    @property
+    def active(self):
+        return self.varied & self.useful
+
+    def __str__(self):
+        names = sorted(self.varied | self.useful,
+                       key=lambda n: (n not in self.active, n not in self.varied, n))
+        labels = {True: "active"}
+        return "  ".join(
+            f"{n}:{labels.get(n in self.active) or ('varied' if n in self.varied else 'useful')}"
+            for n in names)
+
+
+def activity(body, classify, wrt, output):
+    """Varied and useful names of `body` for inputs `wrt` and the output name `output`."""
+    edges = []   # (target, source) pairs through which derivatives flow
+    for targets, value, stmt in assignments(body):
+        if value is None:
+            continue
+        if isinstance(stmt.targets[0], gast.Tuple):   # unpacking
+            edges += [(t, value.id) for t in targets]
+            continue
+        op = classify(value)
+        edges += [(targets[0], s) for s in op.diff_names]
+    varied = set(wrt)
+    useful = {output} if output else set()
+    changed = True
+    while changed:
+        changed = False
+        for target, source in edges:
+            if source in varied and target not in varied:
+                varied.add(target)
+                changed = True
+            if target in useful and source not in useful:
+                useful.add(source)
+                changed = True
+    return Activity(varied, useful)
+
+
+# -- kinds ------------------------------------------------------------------------------------------
+SCALAR, ARRAY = "scalar", "array"
+
+
+def kind_of_value(x):
+    """The kind of a runtime argument: 'scalar', 'array', or None (anything else)."""
+    if type(x) is float or type(x) is int or isinstance(x, (float, int, bool)):
+        return SCALAR
+    if isinstance(x, (__import__("numpy").floating, __import__("numpy").integer)):
+        return SCALAR
+    if type(x) is __import__("numpy").ndarray:
+        return ARRAY
+    return None
+
+
+def _join(kinds):
+    kinds = set(kinds)
+    if kinds == {SCALAR}:
+        return SCALAR
+    if ARRAY in kinds and kinds <= {SCALAR, ARRAY}:
+        return ARRAY
+    return None
+
+
+_SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, builtins.abs,
+                                 builtins.round, builtins.max, builtins.min)}
+_SCALAR_MODULES = (math,)
+
+
+def kinds(body, classify, param_kinds):
+    """name -> 'scalar' | 'array' for names whose kind is the same at every definition."""
+    known = dict(param_kinds)
+    sites = {}
+    for targets, value, stmt in assignments(body):
+        for t in targets:
+            sites.setdefault(t, []).append((value, stmt, len(targets) > 1))
+    for name in param_kinds:
+        sites.setdefault(name, []).append(("param", None, False))
+    for _ in range(len(sites) + 1):
+        changed = False
+        for name, defs in sites.items():
+            kind = _join(_site_kind(v, s, unpack, classify, known) for v, s, unpack in defs)
+            if known.get(name) != kind:
+                known[name] = kind
+                changed = True
+        if not changed:
+            break
+    return {n: k for n, k in known.items() if k is not None}
+
+
+def _site_kind(value, stmt, unpack, classify, known):
+    if value == "param":
+        return known.get(stmt) if stmt else None
+    if value is None:
+        return SCALAR   # a loop index over a range
+    if unpack:
+        return None
+    op = classify(value)
+    if op.kind == "copy":
+        return known.get(op.args["x"].id)
+    if op.kind == "const":
+        if isinstance(value, gast.Constant):
+            return SCALAR if isinstance(value.value, (int, float)) else None
+        return None
+    if op.kind == "rule":
+        rule = op.rule
+        if getattr(rule.func, "__module__", None) == "math" or id(rule.func) in _SCALAR_FUNCS:
+            return SCALAR
+        if rule.elementwise:
+            return _join(_atom_kind(a, known) for a in op.args.values())
+        return None
+    if op.kind == "nondiff" and isinstance(value, gast.Call) and isinstance(value.func,
+                                                                          gast.Name):
+        if value.func.id == "len":
+            return SCALAR
+    return None
+
+
+def _atom_kind(atom, known):
+    if isinstance(atom, gast.Constant):
+        return SCALAR if isinstance(atom.value, (int, float)) else None
+    if isinstance(atom, gast.Name):
+        return known.get(atom.id)
+    return None
+
+
+def local_names(tree):
+    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    return set(params) | assigned_names(tree.body)
+
+
+__all__ = ["Activity", "Classifier", "Op", "activity", "assignments", "kinds", "local_names",
+           "operands"]

@@ -1,0 +1,126 @@
+"""Fence: reject what sourcediff does not differentiate, naming the user's line.
+
+Before::
+
+    def f(x):
+        with open("log") as fh:      # rejected here, with file, line, caret and a hint
+            ...
+
+After: the tree is unchanged; the pass only raises `UnsupportedSyntaxError`.
+"""
+
+from __future__ import annotations
+
+import gast
+
+from ..errors import UnsupportedSyntaxError
+
+# node type -> (what it is, what to do instead)
+REFUSED = {
+    gast.FunctionDef: ("a nested function definition",
+                       "define the helper at module level (or return it from a factory "
+                       "function) and call it"),
+    gast.AsyncFunctionDef: ("an async function", "write a plain function"),
+    gast.ClassDef: ("a class definition", "define the class outside the function"),
+    gast.Lambda: ("a lambda", "define the function with `def` at module level"),
+    gast.Yield: ("a generator (`yield`)", "return a list or an array instead"),
+    gast.YieldFrom: ("a generator (`yield from`)", "return a list or an array instead"),
+    gast.Await: ("`await`", "differentiate synchronous code"),
+    gast.Try: ("try/except", "move the error handling outside the differentiated function"),
+    gast.With: ("a `with` block", "move the context manager outside the function"),
+    gast.AsyncWith: ("an `async with` block", "differentiate synchronous code"),
+    gast.AsyncFor: ("an `async for` loop", "differentiate synchronous code"),
+    gast.Global: ("a `global` statement",
+                  "pass the value in as an argument and return the new value"),
+    gast.Nonlocal: ("a `nonlocal` statement",
+                    "pass the value in as an argument and return the new value"),
+    gast.Delete: ("a `del` statement", "drop the `del`; sourcediff keeps values alive anyway"),
+    gast.Import: ("an import inside the function", "import at module level"),
+    gast.ImportFrom: ("an import inside the function", "import at module level"),
+    gast.NamedExpr: ("an assignment expression (`:=`)", "assign on a separate line"),
+    gast.GeneratorExp: ("a generator expression", "build a list with a for loop"),
+    gast.ListComp: ("a list comprehension", "build the list with a for loop and append"),
+    gast.SetComp: ("a set comprehension", "use a list"),
+    gast.DictComp: ("a dict comprehension", "build the dict with a for loop"),
+    gast.Set: ("a set literal", "use a list or a tuple"),
+    gast.Starred: ("star-arguments (`*args`)", "pass the arguments one by one"),
+}
+if hasattr(gast, "TryStar"):
+    REFUSED[gast.TryStar] = REFUSED[gast.Try]
+if hasattr(gast, "Match"):
+    REFUSED[gast.Match] = ("a `match` statement", "use if/elif/else")
+
+# statements kept as they are in the primal code and given no derivative
+OPAQUE = (gast.Assert, gast.Raise)
+
+
+class Fence(gast.NodeVisitor):
+    def __init__(self, src):
+        self.src = src
+
+    def refuse(self, node, what, hint):
+        raise self.src.error(UnsupportedSyntaxError, f"{what} is not supported", node, hint)
+
+    def generic_visit(self, node):
+        refused = REFUSED.get(type(node))
+        if refused is not None:
+            self.refuse(node, *refused)
+        if isinstance(node, OPAQUE):
+            return
+        super().generic_visit(node)
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            self.check_target(target)
+        self.visit(node.value)
+
+    def visit_AugAssign(self, node):
+        self.check_target(node.target)
+        self.visit(node.value)
+
+    def visit_AnnAssign(self, node):
+        self.check_target(node.target)
+        if node.value is not None:
+            self.visit(node.value)
+
+    def check_target(self, target):
+        if isinstance(target, gast.Name):
+            return
+        if isinstance(target, (gast.Tuple, gast.List)):
+            for elt in target.elts:
+                self.check_target(elt)
+            return
+        if isinstance(target, gast.Subscript):
+            self.refuse(target, "assignment into an element or slice (in-place write)",
+                        "build a new array instead (e.g. with np.where or np.concatenate)")
+        if isinstance(target, gast.Attribute):
+            self.refuse(target, "assignment to an attribute",
+                        "keep the value in a local variable")
+        self.refuse(target, f"assignment to {type(target).__name__}", "assign to a name")
+
+    def visit_For(self, node):
+        if node.orelse:
+            self.refuse(node.orelse[0], "a `for ... else` clause",
+                        "use a flag variable set before `break`")
+        self.check_target(node.target)
+        self.generic_visit(node)
+
+    def visit_While(self, node):
+        if node.orelse:
+            self.refuse(node.orelse[0], "a `while ... else` clause",
+                        "use a flag variable set before `break`")
+        self.generic_visit(node)
+
+
+def fence(src):
+    """Raise `UnsupportedSyntaxError` at the first construct sourcediff refuses."""
+    tree = src.tree
+    args = tree.args
+    if args.vararg is not None or args.kwarg is not None:
+        star = args.vararg or args.kwarg
+        raise src.error(UnsupportedSyntaxError,
+                        "functions with *args or **kwargs parameters are not supported", star,
+                        hint="name each parameter explicitly")
+    for stmt in tree.body:
+        Fence(src).visit(stmt)
+    return src

@@ -1,0 +1,164 @@
+"""Forward mode: each primal statement is followed by its tangent statement (`x_dot`).
+
+No tape is needed: control flow is the primal's own. Calls to the user's functions go through
+their own generated tangent functions.
+
+Before (normalized)::
+
+    t1 = x ** 2
+    y = np.sin(t1)
+
+After::
+
+    t1 = x ** 2
+    t1_dot = x_dot * (2 * x)
+    y = np.sin(t1)
+    y_dot = t1_dot * np.cos(t1)
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import nodes as N
+from ..errors import MissingRuleError
+from ..naming import DerivativeNames
+from .activity import SCALAR
+from .reverse import missing_rule
+from .templates import instantiate
+
+
+class Forward:
+    def __init__(self, an, unit):
+        self.an = an
+        self.unit = unit
+        self.namer = unit.namer_for(an)
+        self.dot = DerivativeNames(self.namer, "tangent")
+        self.modules = unit.module_names(an.fs)
+
+    def zero(self, atom):
+        if self.an.kind(atom) == SCALAR:
+            return N.const(0.0)
+        return N.call("_sd.zero_like", [atom])
+
+    def tangent_of(self, atom):
+        """The tangent of an operand (a name node), or None when it is zero."""
+        if self.an.is_active(atom):
+            return N.name(self.dot[atom.id])
+        return None
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            out += self.statement(stmt)
+        return out
+
+    def statement(self, stmt):
+        if isinstance(stmt, gast.Assign):
+            if isinstance(stmt.targets[0], gast.Tuple):
+                return self.unpack(stmt)
+            return self.assign(stmt)
+        if isinstance(stmt, gast.If):
+            return [N.if_(stmt.test, self.block(stmt.body), self.block(stmt.orelse),
+                          stmt.lineno)]
+        if isinstance(stmt, gast.For):
+            return [N.for_(stmt.target, stmt.iter, self.block(stmt.body), stmt.lineno)]
+        if isinstance(stmt, gast.While):
+            return [N.while_(stmt.test, self.block(stmt.body), stmt.lineno)]
+        return [stmt]
+
+    def assign(self, stmt):
+        target = stmt.targets[0].id
+        if target not in self.an.active:
+            return [stmt]
+        op = self.an.classify(stmt.value)
+        dname = self.dot[target]
+        line = stmt.lineno
+        if op.kind == "call":
+            call = self.unit.forward_call(self.an, stmt, op)
+            if call is not None:
+                tangents = [self.tangent_of(a) for _, a in call.active]
+                return [N.assign(N.store_tuple([target, dname]),
+                                 N.call(call.name, call.args + tangents), line)]
+        expr = self.tangent(stmt, op, target)
+        if expr is None:
+            expr = self.zero(N.name(target))
+        return [stmt, N.assign(dname, expr, line)]
+
+    def tangent(self, stmt, op, target):
+        if op.kind == "copy":
+            return self.tangent_of(op.args["x"])
+        if op.kind == "rule":
+            return self.rule_tangent(stmt, op, target)
+        if op.kind == "subscript":
+            base = self.tangent_of(stmt.value.value)
+            if base is None:
+                return None
+            return N.subscript(base, stmt.value.slice)
+        if op.kind in ("pack", "dict"):
+            if not any(self.an.is_active(a) for a in op.args.values()):
+                return None
+            parts = [self.tangent_of(a) or self.zero(a) for a in op.args.values()]
+            if op.kind == "dict":
+                return gast.Dict(keys=list(stmt.value.keys), values=parts)
+            if isinstance(stmt.value, gast.List):
+                return N.gast_list(parts)
+            return N.tuple_(parts)
+        if op.kind == "unknown" and any(self.an.is_active(a) for a in op.args.values()):
+            raise missing_rule(self.an, stmt, op)
+        return None
+
+    def rule_tangent(self, stmt, op, target):
+        rule = op.rule
+        values = dict(op.args)
+        values["y"] = N.name(target)
+        values.update(self.modules)
+
+        def derivative(name):
+            atom = op.args.get(name)
+            return self.tangent_of(atom) if atom is not None else None
+
+        if None in rule.tangent:   # one user template over all inputs
+            return instantiate(rule.template(rule.tangent[None]), values, derivative)
+        terms = []
+        for param, atom in op.args.items():
+            if not self.an.is_active(atom):
+                continue
+            template = rule.tangent.get(param)
+            if template is None:
+                raise self.an.error(
+                    MissingRuleError,
+                    f"{rule.name} has no forward-mode rule for its argument {param!r}",
+                    stmt, hint=f"register one with @sourcediff.tangent({rule.name})")
+            terms.append(instantiate(rule.template(template), values, derivative))
+        if not terms:
+            return None
+        expr = terms[0]
+        for term in terms[1:]:
+            expr = N.add(expr, term)
+        return expr
+
+    def unpack(self, stmt):
+        targets = [e.id for e in stmt.targets[0].elts]
+        if not any(t in self.an.active for t in targets):
+            return [stmt]
+        source = self.tangent_of(stmt.value)
+        if source is not None:
+            dots = [self.dot[t] for t in targets]
+            return [stmt, N.assign(N.store_tuple(dots), source, stmt.lineno)]
+        return [stmt] + [N.assign(self.dot[t], self.zero(N.name(t)), stmt.lineno)
+                         for t in targets if t in self.an.active]
+
+    def jvp_function(self, fname, wrt):
+        """`fname(*params, *tangents of wrt) -> (value, tangent of value)`."""
+        an = self.an
+        tangents = [self.dot[p] for p in wrt]
+        head = [N.assign(self.dot[p], self.zero(N.name(p)))
+                for p in an.params if p in an.active and p not in wrt]
+        body = head + self.block(an.body)
+        out = an.tree.body[-1].value
+        out_dot = self.tangent_of(out) if isinstance(out, gast.Name) else None
+        if out_dot is None:
+            out_dot = N.call("_sd.zero_like", [out])
+        body.append(N.return_(N.tuple_([out, out_dot])))
+        return N.function_def(fname, list(an.params) + tangents, body)

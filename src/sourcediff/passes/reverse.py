@@ -1,0 +1,558 @@
+"""Reverse mode: a forward sweep that saves what the adjoint needs, then the adjoint sweep.
+
+The adjoint sweep visits statements in reverse order and applies each one's rule template. Its
+state mirrors the forward sweep's: before a statement that overwrites a value the adjoint will
+read, the forward sweep pushes the old value on a tape, and the adjoint sweep pops it back right
+after that statement's adjoint. Loops run backwards over the same `range` (sliced to the trip count
+when the loop can `break`); `while` loops count their trips; branches test the same condition.
+
+Derivatives known to be zero are never materialized: the first contribution to `dx` is an
+assignment, later ones accumulate, and a statement whose result has a zero adjoint emits nothing.
+
+Before (normalized)::
+
+    def f(x):
+        t1 = x ** 2
+        t2 = 3 * x
+        t3 = t1 - t2
+        y = t3 - 2
+        return y
+
+After::
+
+    def grad_f(x):
+        t1 = x ** 2
+        ...
+        y = t3 - 2
+        dy = 1.0
+        # line 5: return x ** 2 - 3 * x - 2
+        dt3 = dy
+        dt1 = dt3
+        dt2 = -dt3
+        dx = dt2 * 3
+        dx = dx + dt1 * (2 * x)
+        return dx
+"""
+
+from __future__ import annotations
+
+import gast
+
+from .. import nodes as N
+from ..errors import MissingRuleError, SourceDiffError
+from ..naming import DerivativeNames
+from .activity import ARRAY, SCALAR, Classifier, activity, kinds, local_names
+from .desugar import assigned_names
+from .templates import instantiate
+
+POP = "_pop"
+PUSH = "_push"
+
+
+def slice_expr(node):
+    """An index node (with `a:b` slices) as an ordinary expression (`slice(a, b, None)`)."""
+    if isinstance(node, gast.Slice):
+        parts = [p if p is not None else N.const(None)
+                 for p in (node.lower, node.upper, node.step)]
+        return N.call("slice", parts)
+    if isinstance(node, gast.Tuple):
+        return N.tuple_(slice_expr(e) for e in node.elts)
+    return node
+
+
+def has_break(body):
+    return bool(body) and isinstance(body[-1], gast.If) and any(
+        isinstance(s, gast.Break) for s in body[-1].body)
+
+
+class Analysis:
+    """Everything the generators need to know about one normalized function."""
+
+    def __init__(self, fs, wrt, param_kinds):
+        self.fs = fs
+        tree = fs.tree
+        self.tree = tree
+        self.params = [a.id for a in tree.args.posonlyargs + tree.args.args
+                       + tree.args.kwonlyargs]
+        self.locals = local_names(tree)
+        self.classify = Classifier(fs, self.locals)
+        ret = tree.body[-1]
+        self.output = ret.value.id if isinstance(ret.value, gast.Name) else None
+        self.body = tree.body[:-1]
+        self.return_line = ret.lineno
+        self.wrt = list(wrt)
+        self.activity = activity(self.body, self.classify, self.wrt, self.output)
+        self.active = self.activity.active
+        self.kinds = kinds(self.body, self.classify,
+                           {p: k for p, k in param_kinds.items() if k is not None})
+        self.reassigned = assigned_names(self.body)
+
+    def kind(self, atom):
+        if isinstance(atom, gast.Constant):
+            return SCALAR if isinstance(atom.value, (int, float)) else None
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id)
+        return None
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.active
+
+    def error(self, cls, message, node, hint=None):
+        return self.fs.error(cls, message, node, hint)
+
+
+class Reverse:
+    """Generates the reverse-mode derivative of one analyzed function."""
+
+    def __init__(self, an, unit):
+        self.an = an
+        self.unit = unit
+        self.namer = unit.namer_for(an)
+        self.d = DerivativeNames(self.namer, "adjoint")
+        self.modules = unit.module_names(an.fs)
+        self.reads = set()
+        self.sites = []            # restore markers, to be kept or dropped
+        self.pushed = set()        # site keys whose old value the forward sweep pushes
+        self.inits = set()         # names that need `x = None` before their first push
+        self.uses_tape = False
+
+    # ---- the adjoint sweep -------------------------------------------------------------------
+    def adj_block(self, stmts, zero):
+        out = []
+        last_line = None
+        for stmt in reversed(stmts):
+            code, zero = self.adj_stmt(stmt, zero)
+            line = getattr(stmt, "lineno", None)
+            if code and line is not None and line != last_line and not isinstance(
+                    stmt, (gast.For, gast.While)) and _emits(code):
+                out.append(N.comment(self.unit.describe_line(self.an.fs, line)))
+                last_line = line
+            out += code
+        return out, zero
+
+    def adj_stmt(self, stmt, zero):
+        if isinstance(stmt, gast.Assign):
+            if isinstance(stmt.targets[0], gast.Tuple):
+                return self.adj_unpack(stmt, zero)
+            return self.adj_assign(stmt, zero)
+        if isinstance(stmt, gast.If):
+            return self.adj_if(stmt, zero)
+        if isinstance(stmt, gast.For):
+            return self.adj_for(stmt, zero)
+        if isinstance(stmt, gast.While):
+            return self.adj_while(stmt, zero)
+        return [], zero   # break, print, assert, raise: no derivative
+
+    def restore(self, stmt, name):
+        marker = N.assign(name, N.call(POP), getattr(stmt, "lineno", None))
+        marker.sd_site = (id(stmt), name)
+        self.sites.append(marker)
+        return marker
+
+    def adj_assign(self, stmt, zero):
+        target = stmt.targets[0].id
+        code = []
+        if target in self.an.active:
+            op = self.an.classify(stmt.value)
+            if op.kind == "call":
+                code += self.adj_call(stmt, op, target, zero)
+            elif target not in zero:
+                code += self.contributions(stmt, op, target, zero)
+            zero.add(target)
+        code.append(self.restore(stmt, target))
+        return code, zero
+
+    def contributions(self, stmt, op, target, zero):
+        dy = N.name(self.d[target])
+        code = []
+        if op.kind == "copy":
+            self.accumulate(op.args["x"], dy, zero, code)
+        elif op.kind == "rule":
+            self.rule_contributions(stmt, op, target, dy, zero, code)
+        elif op.kind == "subscript":
+            value = stmt.value
+            index = slice_expr(value.slice)
+            self.read(index)
+            expr = N.call("_sd.unsubscript", [dy, value.value, index])
+            self.read(value.value)
+            self.accumulate(value.value, expr, zero, code, container=True)
+        elif op.kind in ("pack", "dict"):
+            keys = (stmt.value.keys if op.kind == "dict"
+                    else [N.const(i) for i in range(len(op.args))])
+            for key, atom in zip(keys, op.args.values(), strict=True):
+                self.accumulate(atom, N.call("_sd.getitem", [dy, key]), zero, code,
+                                container=True)
+        elif op.kind == "unknown":
+            raise self.missing_rule(stmt, op)
+        return code
+
+    def missing_rule(self, stmt, op):
+        return missing_rule(self.an, stmt, op)
+
+    def rule_contributions(self, stmt, op, target, dy, zero, code):
+        rule = op.rule
+        values = dict(op.args)
+        values["y"] = N.name(target)
+        values.update(self.modules)
+        for param, atom in op.args.items():
+            if not self.an.is_active(atom):
+                continue
+            template = rule.adjoint.get(param)
+            if template is None:
+                raise self.an.error(
+                    MissingRuleError,
+                    f"{rule.name} has no reverse-mode rule for its argument {param!r}",
+                    stmt, hint=f"register one with @sourcediff.adjoint({rule.name})")
+            expr = instantiate(rule.template(template), values,
+                               lambda name: dy if name == "y" else None)
+            if rule.elementwise and self.needs_unbroadcast(op, param):
+                expr = N.call("_sd.unbroadcast", [expr, atom])
+            self.read(expr)
+            self.accumulate(atom, expr, zero, code)
+
+    def needs_unbroadcast(self, op, param):
+        mine = self.an.kind(op.args[param])
+        others = [self.an.kind(a) for p, a in op.args.items() if p != param]
+        if all(k == SCALAR for k in others):
+            return False
+        return not (mine == ARRAY and False)
+
+    def adj_call(self, stmt, op, target, zero):
+        """`t = g(a, b)` calls the user's g: its own generated backward function."""
+        call = self.unit.reverse_call(self.an, stmt, op)
+        dy = N.const(0.0) if target in zero else N.name(self.d[target])
+        results = [self.namer.fresh(f"{self.d[a.id]}_") for _, a in call.active]
+        code = [N.assign(N.store_tuple(results), N.call(call.bwd, [N.name("_tape"), dy]),
+                         stmt.lineno)]
+        for name, (_, atom) in zip(results, call.active, strict=True):
+            self.accumulate(atom, N.name(name), zero, code, container=True)
+        self.uses_tape = True
+        return code
+
+    def accumulate(self, atom, expr, zero, code, container=False):
+        if not self.an.is_active(atom):
+            return
+        name = atom.id
+        dname = self.d[name]
+        if name in zero:
+            code.append(N.assign(dname, expr))
+            zero.discard(name)
+            return
+        if container and self.an.kinds.get(name) not in (SCALAR, ARRAY):
+            code.append(N.assign(dname, N.call("_sd.add", [N.name(dname), expr])))
+        else:
+            code.append(N.assign(dname, N.add(N.name(dname), expr)))
+
+    def adj_unpack(self, stmt, zero):
+        targets = [e.id for e in stmt.targets[0].elts]
+        source = stmt.value
+        code = []
+        live = [t for t in targets if t in self.an.active and t not in zero]
+        if live and self.an.is_active(source):
+            parts = [N.name(self.d[t]) if t in live else N.const(0.0) for t in targets]
+            self.read(source)
+            expr = N.call("_sd.unpack_adjoint", [N.tuple_(parts), source])
+            self.accumulate(source, expr, zero, code, container=True)
+        zero.update(t for t in targets if t in self.an.active)
+        code += [self.restore(stmt, t) for t in reversed(targets)]
+        return code, zero
+
+    def adj_if(self, stmt, zero):
+        self.read(stmt.test)
+        body, zero_body = self.adj_block(stmt.body, set(zero))
+        orelse, zero_else = self.adj_block(stmt.orelse, set(zero))
+        after = zero_body & zero_else
+        body += self.materialize(zero_body - after)
+        orelse += self.materialize(zero_else - after)
+        return [N.if_(stmt.test, body, orelse, stmt.lineno)], after
+
+    def loop_body(self, body, zero):
+        head = set(zero)
+        while True:
+            code, end = self.adj_block(body, set(head))
+            if head <= end:
+                break
+            head &= end
+        code += self.materialize(end - head)
+        return self.materialize(zero - head), code, head
+
+    def materialize(self, names):
+        return [N.assign(self.d[n], N.const(0.0)) for n in sorted(names)]
+
+    def adj_for(self, stmt, zero):
+        before, body, zero = self.loop_body(stmt.body, zero)
+        iterable = stmt.iter
+        if has_break(stmt.body):
+            counter = self.counter_name(stmt)
+            iterable = N.subscript(iterable, gast.Slice(lower=None, upper=N.name(counter),
+                                                        step=None))
+            self.reads.add(counter)
+        self.read(stmt.iter)
+        loop = N.for_(N.store(stmt.target.id), N.call("reversed", [iterable]), body,
+                      stmt.lineno)
+        code = before + [N.comment(self.unit.describe_line(self.an.fs, stmt.lineno)), loop,
+                         self.restore(stmt, stmt.target.id)]
+        if has_break(stmt.body):
+            code.append(self.restore(stmt, self.counter_name(stmt)))
+        return code, zero
+
+    def adj_while(self, stmt, zero):
+        before, body, zero = self.loop_body(stmt.body, zero)
+        counter = self.counter_name(stmt)
+        self.reads.add(counter)
+        index = self.namer.exact_or_fresh("_") if "_" not in self.an.locals else \
+            self.namer.fresh("_i")
+        loop = N.for_(index, N.call("range", [N.name(counter)]), body, stmt.lineno)
+        code = before + [N.comment(self.unit.describe_line(self.an.fs, stmt.lineno)), loop,
+                         self.restore(stmt, counter)]
+        return code, zero
+
+    def counter_name(self, stmt):
+        name = getattr(stmt, "sd_counter", None)
+        if name is None:
+            name = stmt.sd_counter = self.namer.fresh("trips")
+        return name
+
+    def read(self, node):
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and sub.id in self.an.locals:
+                self.reads.add(sub.id)
+
+    # ---- the forward sweep -------------------------------------------------------------------
+    def fwd_block(self, stmts, maybe, defined):
+        out = []
+        for stmt in stmts:
+            out += self.fwd_stmt(stmt, maybe, defined)
+        return out
+
+    def save(self, stmt, name, maybe, defined, out):
+        """Push `name`'s old value before `stmt` overwrites it, if the adjoint needs it."""
+        if name in self.reads and name in maybe:
+            if name not in defined:
+                self.inits.add(name)
+            self.pushed.add((id(stmt), name))
+            out.append(N.expr(N.call(PUSH, [N.name(name)]), getattr(stmt, "lineno", None)))
+
+    def fwd_stmt(self, stmt, maybe, defined):
+        out = []
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            names = [target.id] if isinstance(target, gast.Name) else [e.id for e in
+                                                                        target.elts]
+            for name in names:
+                self.save(stmt, name, maybe, defined, out)
+            out.append(self.primal(stmt))
+            maybe.update(names)
+            defined.update(names)
+            return out
+        if isinstance(stmt, gast.If):
+            maybe_else, defined_else = set(maybe), set(defined)
+            body = self.fwd_block(stmt.body, maybe, defined)
+            orelse = self.fwd_block(stmt.orelse, maybe_else, defined_else)
+            maybe |= maybe_else
+            defined &= defined_else
+            return [N.if_(stmt.test, body, orelse, stmt.lineno)]
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.fwd_loop(stmt, maybe, defined)
+        return [stmt]
+
+    def fwd_loop(self, stmt, maybe, defined):
+        out = []
+        line = stmt.lineno
+        is_for = isinstance(stmt, gast.For)
+        counted = not is_for or has_break(stmt.body)
+        counter = self.counter_name(stmt) if counted else None
+        if is_for:
+            self.save(stmt, stmt.target.id, maybe, defined, out)
+        if counted:
+            self.save(stmt, counter, maybe, defined, out)
+            out.append(N.assign(counter, N.const(0), line))
+        inner_maybe = set(maybe) | assigned_names(stmt.body) | (
+            {stmt.target.id} if is_for else set())
+        inner_defined = set(defined) | ({stmt.target.id} if is_for else set())
+        if counted:
+            inner_maybe.add(counter)
+            inner_defined.add(counter)
+        body = self.fwd_block(stmt.body, inner_maybe, inner_defined)
+        if counted:
+            body.insert(0, N.assign(counter, N.add(N.name(counter), N.const(1)), line))
+        if is_for:
+            out.append(N.for_(stmt.target, stmt.iter, body, line))
+        else:
+            out.append(N.while_(stmt.test, body, line))
+        maybe |= inner_maybe
+        if counted:
+            defined.add(counter)
+        return out
+
+    def primal(self, stmt):
+        """The primal statement; active calls to user functions go through their forward."""
+        if isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id in self.an.active:
+            op = self.an.classify(stmt.value)
+            if op.kind == "call":
+                call = self.unit.reverse_call(self.an, stmt, op)
+                self.uses_tape = True
+                return N.assign(stmt.targets[0].id,
+                                N.call(call.fwd, [N.name("_tape")] + call.args), stmt.lineno)
+        return stmt
+
+    # ---- assembling functions ----------------------------------------------------------------
+    def sweeps(self, seed):
+        """(forward statements, adjoint statements, zero set at the end)."""
+        an = self.an
+        out = an.output
+        zero = set(an.active)
+        adjoint = []
+        if out in an.active:
+            zero.discard(out)
+            adjoint.append(N.assign(self.d[out], seed, an.return_line))
+        body_adj, zero = self.adj_block(an.body, zero)
+        adjoint += body_adj
+        forward = self.fwd_block(an.body, set(an.params), set(an.params))
+        adjoint = finalize(adjoint, self.pushed)
+        if self.pushed:
+            self.uses_tape = True
+        return forward, adjoint, zero
+
+    def preamble(self, split):
+        head = []
+        if self.uses_tape:
+            if not split:
+                head.append(N.assign("_tape", N.gast_list([])))
+            if self.pushed or split == "fwd":
+                head.append(N.assign(PUSH, N.attr(N.name("_tape"), "append")))
+            if self.pushed and split != "fwd":
+                head.append(N.assign(POP, N.attr(N.name("_tape"), "pop")))
+        for name in sorted(self.inits):
+            head.append(N.assign(name, N.const(None)))
+        return head
+
+    def gradient_function(self, fname, wrt, preserve_result, seed_param=None):
+        """The flat derivative: forward sweep, adjoint sweep, gradients of `wrt`."""
+        an = self.an
+        originals = {}
+        for p in wrt:
+            if p in an.reassigned:
+                originals[p] = self.namer.fresh(f"{p}_in")
+        if seed_param is None and an.output is not None and an.kinds.get(an.output) != SCALAR:
+            check = [N.expr(N.call("_sd.check_scalar", [N.name(an.output)]), an.return_line)]
+        else:
+            check = []
+        seed = N.const(1.0) if seed_param is None else N.name(seed_param)
+        forward, adjoint, zero = self.sweeps(seed)
+        grads = []
+        for p in wrt:
+            value = N.const(0.0) if p in zero or p not in an.active else N.name(self.d[p])
+            grads.append(N.call("_sd.gradient_like", [value, N.name(originals.get(p, p))]))
+        result = grads[0] if len(grads) == 1 and not isinstance(wrt, tuple) else N.tuple_(grads)
+        out_value = N.name(an.output) if an.output else an.tree.body[-1].value
+        keep = []
+        if preserve_result and any(name == an.output for _, name in self.pushed):
+            # the adjoint sweep rolls the output variable back; keep its final value
+            value_name = self.namer.fresh("value")
+            keep = [N.assign(value_name, out_value)]
+            out_value = N.name(value_name)
+        if preserve_result:
+            result = N.tuple_([out_value, result])
+        body = self.preamble(split=False)
+        body += [N.assign(v, N.name(p)) for p, v in originals.items()]
+        body += forward + check + keep + adjoint + [N.return_(result)]
+        params = list(an.params) + ([seed_param] if seed_param else [])
+        return N.function_def(fname, params, body)
+
+    def split_functions(self, fwd_name, bwd_name, active):
+        """`fwd(_tape, *params)` saves a snapshot on the caller's tape and returns the value;
+        `bwd(_tape, d_out)` pops it and returns the adjoints of the `active` parameters."""
+        an = self.an
+        seed = self.namer.exact_or_fresh(f"d{an.output}" if an.output else "dout")
+        if an.output:
+            self.d.names[an.output] = seed
+        forward, adjoint, zero = self.sweeps(N.name(seed))
+        if an.output in an.active:
+            adjoint = adjoint[1:]   # the seed is the parameter itself
+        snapshot = sorted(self.reads)
+        inits_before = set(self.inits)
+        defined = set(an.params) | _definitely_defined(an.body)
+        self.inits |= {n for n in snapshot if n not in defined}
+        del inits_before
+        out_value = N.name(an.output) if an.output else an.tree.body[-1].value
+        fwd_body = self.preamble(split="fwd") + forward
+        if snapshot:
+            fwd_body.append(N.expr(N.call(PUSH, [N.tuple_(N.name(n) for n in snapshot)])))
+        fwd_body.append(N.return_(out_value))
+        if PUSH not in {s.targets[0].id for s in fwd_body[:2] if isinstance(s, gast.Assign)}:
+            fwd_body.insert(0, N.assign(PUSH, N.attr(N.name("_tape"), "append")))
+        bwd_body = [N.assign(POP, N.attr(N.name("_tape"), "pop"))]
+        if snapshot:
+            bwd_body.append(N.assign(N.store_tuple(snapshot), N.call(POP)))
+        results = [N.const(0.0) if p in zero or p not in an.active else N.name(self.d[p])
+                   for p in active]
+        bwd_body += adjoint + [N.return_(N.tuple_(results))]
+        return (N.function_def(fwd_name, ["_tape"] + an.params, fwd_body),
+                N.function_def(bwd_name, ["_tape", seed], bwd_body))
+
+
+def missing_rule(an, stmt, op):
+    """The error for an operation on active values that has no usable derivative rule."""
+    label = op.label or "this operation"
+    if op.problem:
+        return an.error(MissingRuleError, f"the derivative rule for {label} does not fit this "
+                        f"call: {op.problem}", stmt,
+                        hint="call it the way the rule expects (`sourcediff rules` lists "
+                             "them), or register your own with @sourcediff.adjoint")
+    hint = (f"register a rule with @sourcediff.adjoint({label}) and "
+            f"@sourcediff.tangent({label}), or wrap the value in sourcediff.stop_gradient")
+    if op.func is not None and not callable(op.func):
+        hint = f"{label} is not a function sourcediff can differentiate"
+    return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)
+
+
+def _definitely_defined(stmts):
+    defined = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            defined |= assigned_names([stmt])
+        elif isinstance(stmt, gast.If):
+            defined |= _definitely_defined(stmt.body) & _definitely_defined(stmt.orelse)
+    return defined
+
+
+def _emits(code):
+    return any(not getattr(s, "sd_site", None) for s in code)
+
+
+def finalize(stmts, pushed):
+    """Keep the restore pops whose pushes the forward sweep made; drop empty blocks."""
+    out = []
+    for stmt in stmts:
+        site = getattr(stmt, "sd_site", None)
+        if site is not None:
+            if site in pushed:
+                out.append(stmt)
+            continue
+        if isinstance(stmt, gast.If):
+            stmt.body = finalize(stmt.body, pushed)
+            stmt.orelse = finalize(stmt.orelse, pushed)
+            if not _has_code(stmt.body) and not _has_code(stmt.orelse):
+                continue
+            if not _has_code(stmt.body):
+                stmt.body = [N.pass_()]
+        elif isinstance(stmt, gast.For):
+            stmt.body = finalize(stmt.body, pushed)
+            if not _has_code(stmt.body):
+                continue
+        out.append(stmt)
+    # drop comments that no longer precede any code
+    cleaned = []
+    for i, stmt in enumerate(out):
+        if N.is_comment(stmt) and (i + 1 == len(out) or N.is_comment(out[i + 1])):
+            continue
+        cleaned.append(stmt)
+    return cleaned
+
+
+def _has_code(stmts):
+    return any(not N.is_comment(s) and not isinstance(s, gast.Pass) for s in stmts)
+
+
+__all__ = ["Analysis", "Reverse", "SourceDiffError", "slice_expr"]

@@ -1,0 +1,16 @@
+"""Derivative rules, as templates in which `d[x]` stands for the derivative of `x`.
+
+`registry` holds the machinery; `builtin` (operators, builtins, `math`) and `numpy` hold the
+table itself. Importing this package loads them, in that order, explicitly.
+"""
+
+from . import builtin, numpy  # noqa: F401  (the table modules register their rules)
+from .registry import (  # noqa: F401
+    NONDIFFERENTIABLE,
+    Rule,
+    lookup,
+    lookup_method,
+    register_user_adjoint,
+    register_user_tangent,
+    rule_listing,
+)

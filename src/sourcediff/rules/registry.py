@@ -1,0 +1,236 @@
+"""The rule registry: what a rule is, how the table declares one, and how templates are read.
+
+A rule describes `y = func(p1, p2, ...)`. For each parameter it may give
+* an adjoint template: the contribution to `d[p]` given `d[y]` (reverse mode), and
+* a tangent template: the term `d[p]` adds to `d[y]` (forward mode).
+Templates are Python expressions over the parameter names, `y`, `d[...]`, `np`, `math` and `_sd`
+(the runtime). `elementwise` rules broadcast their arguments; their adjoints are summed back to
+each argument's shape by `_sd.unbroadcast` (only where shapes may differ).
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+
+import gast
+
+from .. import nodes as N
+from ..errors import SourceDiffError
+
+RULES = {}        # id(func) -> Rule
+METHODS = {}      # ndarray method or attribute name -> Rule (receiver first)
+NONDIFFERENTIABLE = {}   # id(func) -> display name; outputs carry no derivative
+_KEEP = []        # keeps registered objects alive so their ids stay unique
+
+
+@dataclass
+class Rule:
+    func: object
+    name: str
+    params: tuple                      # parameter names, in call order
+    defaults: dict                     # param -> default value (source text)
+    adjoint: dict                      # param -> template source
+    tangent: dict                      # param -> template source; key None: whole expression
+    elementwise: bool = False
+    scalar_out: bool = False           # output is a scalar whatever the inputs
+    attribute: bool = False            # a method rule read as an attribute (x.T)
+    user: bool = False
+    _parsed: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def differentiable(self):
+        return tuple(p for p in self.params if p in self.adjoint or p in self.tangent
+                     or None in self.tangent)
+
+    def template(self, source):
+        node = self._parsed.get(source)
+        if node is None:
+            node = self._parsed[source] = N.parse_expr(source)
+        return node
+
+    def bind(self, args, keywords):
+        """Map a call's positional and keyword atoms to this rule's parameters.
+
+        Returns {param: atom node}; missing parameters get their default (as a node).
+        Raises TypeError when the call does not fit the signature.
+        """
+        if len(args) > len(self.params):
+            raise TypeError(f"{self.name} takes at most {len(self.params)} arguments")
+        bound = dict(zip(self.params, args))
+        for kw in keywords:
+            if kw.arg not in self.params:
+                raise TypeError(f"{self.name} has no argument {kw.arg!r} that sourcediff knows")
+            if kw.arg in bound:
+                raise TypeError(f"{self.name} got {kw.arg!r} twice")
+            bound[kw.arg] = kw.value
+        for param in self.params:
+            if param not in bound:
+                if param not in self.defaults:
+                    raise TypeError(f"{self.name} needs the argument {param!r}")
+                bound[param] = N.parse_expr(self.defaults[param])
+        return bound
+
+
+def _register(func, rule):
+    _KEEP.append(func)
+    RULES[id(func)] = rule
+
+
+def _signature(sig):
+    params, defaults = [], {}
+    for part in [p.strip() for p in sig.split(",") if p.strip()]:
+        if "=" in part:
+            name, default = (s.strip() for s in part.split("=", 1))
+            defaults[name] = default
+        else:
+            name = part
+        params.append(name)
+    return tuple(params), defaults
+
+
+def _display(func):
+    module = getattr(func, "__module__", None) or ""
+    qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    if module in ("builtins", "_operator", "operator"):
+        return qual if module == "builtins" else f"operator.{qual}"
+    return f"{module}.{qual}" if module else qual
+
+
+def elementwise(func, sig, name=None, **partials):
+    """`y = func(...)` acting elementwise; `partials[p]` is the expression for dy/dp.
+
+    The adjoint of p is `d[y] * partial` and its tangent term `d[p] * partial`.
+    """
+    params, defaults = _signature(sig)
+    adjoint, tangent = {}, {}
+    for param, partial in partials.items():
+        if partial == "1":
+            adjoint[param], tangent[param] = "d[y]", f"d[{param}]"
+        elif partial == "-1":
+            adjoint[param], tangent[param] = "-d[y]", f"-d[{param}]"
+        else:
+            adjoint[param] = f"d[y] * ({partial})"
+            tangent[param] = f"d[{param}] * ({partial})"
+    _register(func, Rule(func, name or _display(func), params, defaults, adjoint, tangent,
+                         elementwise=True))
+
+
+def rule(func, sig, *, adjoint, tangent, name=None, elementwise=False, scalar_out=False):
+    """A rule given by explicit adjoint and tangent templates, one entry per parameter."""
+    params, defaults = _signature(sig)
+    _register(func, Rule(func, name or _display(func), params, defaults, dict(adjoint),
+                         dict(tangent), elementwise=elementwise, scalar_out=scalar_out))
+
+
+def method(name, func, attribute=False):
+    """`x.name(...)` (or the attribute `x.name`) means `func(x, ...)`."""
+    base = RULES[id(func)]
+    METHODS[name] = Rule(func, f"ndarray.{name}", base.params, base.defaults, base.adjoint,
+                         base.tangent, base.elementwise, base.scalar_out, attribute=attribute)
+
+
+def nondifferentiable(*funcs):
+    """Functions whose outputs carry no derivative (integers, booleans, indices, constants)."""
+    for func in funcs:
+        _KEEP.append(func)
+        NONDIFFERENTIABLE[id(func)] = _display(func)
+
+
+def lookup(func):
+    return RULES.get(id(func))
+
+
+def lookup_method(name):
+    return METHODS.get(name)
+
+
+# -- user rules: @sourcediff.adjoint(func) and @sourcediff.tangent(func) -----------------------------
+def _template_function(template, what):
+    try:
+        source = textwrap.dedent(inspect.getsource(template))
+    except (OSError, TypeError) as exc:
+        raise SourceDiffError(f"cannot read the source of the {what} template: {exc}") from None
+    tree = gast.parse(source).body[0]
+    params = [a.id for a in tree.args.args]
+    if not params:
+        raise SourceDiffError(f"the {what} template must take the output then the inputs: "
+                              "def _(y, x): ...")
+    return tree, params
+
+
+def _d_target(node):
+    """'x' for the target `d[x]`, else None."""
+    if (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d" and isinstance(node.slice, gast.Name)):
+        return node.slice.id
+    return None
+
+
+def _user_rule(func, params):
+    existing = RULES.get(id(func))
+    if existing is not None and existing.user and existing.params == tuple(params[1:]):
+        return existing
+    rule_ = Rule(func, _display(func), tuple(params[1:]), {}, {}, {}, user=True)
+    _register(func, rule_)
+    return rule_
+
+
+def _rename_output(source, out_name):
+    """Templates call the output whatever they like; the table calls it `y`."""
+    if out_name == "y":
+        return source
+    node = N.parse_expr(source)
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and sub.id == out_name:
+            sub.id = "y"
+    from ..codegen import to_source
+    return to_source(node)
+
+
+def register_user_adjoint(func, template):
+    tree, params = _template_function(template, "adjoint")
+    rule_ = _user_rule(func, params)
+    from ..codegen import to_source
+    for stmt in tree.body:
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+            continue
+        target = _d_target(stmt.targets[0]) if isinstance(stmt, gast.Assign) else None
+        if target is None or target not in rule_.params:
+            raise SourceDiffError(
+                f"adjoint template for {rule_.name}: each statement must be `d[<input>] = ...`"
+                f" with an input among {', '.join(rule_.params)}")
+        rule_.adjoint[target] = _rename_output(to_source(stmt.value), params[0])
+    return template
+
+
+def register_user_tangent(func, template):
+    tree, params = _template_function(template, "tangent")
+    rule_ = _user_rule(func, params)
+    from ..codegen import to_source
+    body = [s for s in tree.body
+            if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant))]
+    if (len(body) != 1 or not isinstance(body[0], gast.Assign)
+            or _d_target(body[0].targets[0]) != params[0]):
+        raise SourceDiffError(f"tangent template for {rule_.name}: write one statement "
+                              f"`d[{params[0]}] = ...` in terms of the inputs' d[...]")
+    rule_.tangent = {None: _rename_output(to_source(body[0].value), params[0])}
+    return template
+
+
+def rule_listing():
+    """(name, modes) for every rule, sorted: the reference `sourcediff rules` prints."""
+    rows = {}
+    for rule_ in RULES.values():
+        modes = []
+        if rule_.adjoint:
+            modes.append("reverse")
+        if rule_.tangent:
+            modes.append("forward")
+        rows[rule_.name] = modes
+    for name, rule_ in METHODS.items():
+        rows[rule_.name] = ["reverse", "forward"]
+    for name in NONDIFFERENTIABLE.values():
+        rows[name] = ["nondifferentiable"]
+    return sorted(rows.items())

@@ -1,0 +1,190 @@
+"""A compilation unit: the derivative of one function plus the derivatives of the user functions
+it calls (each variant generated once, recursion included), printed and compiled together."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+from . import codegen, runtime
+from . import nodes as N
+from .errors import SourceDiffError, UnsupportedSyntaxError
+from .naming import Namer
+from .passes.activity import kind_of_value
+from .passes.forward import Forward
+from .passes.reverse import Analysis, Reverse
+from .pipeline import RESERVED, prepare
+
+_SIMPLE = (int, float, bool, str, type(None))
+
+
+@dataclass
+class Callee:
+    """How a call site reaches a user function's generated derivative."""
+
+    fwd: str = ""          # reverse mode: forward-sweep function
+    bwd: str = ""          # reverse mode: adjoint-sweep function
+    name: str = ""         # forward mode: tangent function
+    args: list = None      # the primal arguments, one per parameter, in order
+    active: list = None    # [(param, atom)] of active parameters
+
+
+class Unit:
+    def __init__(self, label):
+        self.label = label
+        self.functions = []            # generated gast FunctionDefs, in order
+        self.owners = {}               # generated name -> user function
+        self.names = Namer(RESERVED)   # names of generated functions and bindings
+        self.bindings = {"_sd": runtime}
+        self.variants = {}
+        self.queue = []
+        self.deps = []                 # (globals, name, object) the derivative relies on
+        self.prepared = {}
+
+    # ---- services for the generators -----------------------------------------------------------
+    def prepare(self, func):
+        entry = self.prepared.get(func)
+        if entry is None:
+            entry = self.prepared[func] = prepare(func)
+        src, namer = entry
+        return copy.deepcopy(src.tree), src, namer
+
+    def analysis(self, func, wrt, param_kinds):
+        tree, src, namer = self.prepare(func)
+        view = copy.copy(src)
+        view.tree = tree
+        an = Analysis(view, wrt, param_kinds)
+        an.namer = namer
+        return an
+
+    def namer_for(self, an):
+        namer = Namer(an.namer.taken)
+        namer.counters = dict(an.namer.counters)
+        return namer
+
+    def module_names(self, fs):
+        """Template names `np` and `math` as this function's module can read them."""
+        out = {}
+        for name, module, alias in (("np", np, "_np"), ("math", math, "_math")):
+            if fs.func.__globals__.get(name) is module and name not in fs.closure_vars():
+                out[name] = N.name(name)
+            else:
+                out[name] = N.name(alias)
+                self.bindings[alias] = module
+        return out
+
+    def describe_line(self, fs, line):
+        text = (fs.line_text(line) or "").strip()
+        return f"{fs.short_filename}:{line}: {text}"
+
+    # ---- calls to the user's functions ---------------------------------------------------------
+    def bind_call(self, an, stmt, op):
+        func = op.func
+        self.record(an, stmt.value.func, func)
+        positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
+        keywords = {k: v for k, v in op.args.items() if isinstance(k, str)}
+        try:
+            bound = inspect.signature(func).bind(*positional, **keywords)
+        except TypeError as exc:
+            raise an.error(SourceDiffError, f"cannot call {func.__name__} this way: {exc}",
+                           stmt.value) from None
+        _, callee_src, _ = self.prepare(func)
+        params = [a.id for a in callee_src.tree.args.posonlyargs + callee_src.tree.args.args
+                  + callee_src.tree.args.kwonlyargs]
+        defaults = _defaults(func)
+        args, active = [], []
+        for param in params:
+            if param in bound.arguments:
+                atom = bound.arguments[param]
+            else:
+                atom = self.constant(defaults[param], f"{func.__name__}_{param}")
+            args.append(atom)
+            if an.is_active(atom):
+                active.append((param, atom))
+        kinds = tuple(an.kind(a) for a in args)
+        return params, args, active, kinds
+
+    def constant(self, value, hint):
+        if isinstance(value, _SIMPLE) and (not isinstance(value, float) or math.isfinite(value)):
+            return N.const(value)
+        name = self.names.fresh(f"{hint}_default")
+        self.bindings[name] = value
+        return N.name(name)
+
+    def record(self, an, node, func):
+        if isinstance(node, gast.Name) and node.id in an.fs.func.__globals__:
+            self.deps.append((an.fs.func.__globals__, node.id, func))
+
+    def reverse_call(self, an, stmt, op):
+        params, args, active, kinds = self.bind_call(an, stmt, op)
+        func = op.func
+        key = ("reverse", func, tuple(p for p, _ in active), kinds)
+        callee = self.variants.get(key)
+        if callee is None:
+            base = func.__name__
+            callee = Callee(fwd=self.names.fresh_exact(f"fwd_{base}"),
+                            bwd=self.names.fresh_exact(f"bwd_{base}"))
+            self.variants[key] = callee
+            self.queue.append((key, callee, params, kinds))
+        return Callee(fwd=callee.fwd, bwd=callee.bwd, args=args, active=active)
+
+    def forward_call(self, an, stmt, op):
+        params, args, active, kinds = self.bind_call(an, stmt, op)
+        if not active:
+            return None
+        func = op.func
+        key = ("forward", func, tuple(p for p, _ in active), kinds)
+        callee = self.variants.get(key)
+        if callee is None:
+            callee = Callee(name=self.names.fresh_exact(f"jvp_{func.__name__}"))
+            self.variants[key] = callee
+            self.queue.append((key, callee, params, kinds))
+        return Callee(name=callee.name, args=args, active=active)
+
+    def drain(self):
+        """Generate every callee variant requested so far (and those they request)."""
+        while self.queue:
+            key, callee, params, kinds = self.queue.pop(0)
+            mode, func, active, _ = key
+            an = self.analysis(func, active, dict(zip(params, kinds, strict=True)))
+            if mode == "reverse":
+                fwd, bwd = Reverse(an, self).split_functions(callee.fwd, callee.bwd, active)
+                self.add(fwd, func)
+                self.add(bwd, func)
+            else:
+                self.add(Forward(an, self).jvp_function(callee.name, list(active)), func)
+
+    def add(self, fn, owner):
+        self.functions.append(fn)
+        self.owners[fn.name] = owner
+
+    # ---- output ------------------------------------------------------------------------------
+    def text(self):
+        return codegen.render_module(self.functions)
+
+    def compile(self):
+        text = self.text()
+        used = {b: v for b, v in self.bindings.items()}
+        made = codegen.compile_module(text, self.label, used, self.owners)
+        return text, made
+
+
+def _defaults(func):
+    out = {}
+    sig = inspect.signature(func)
+    for name, param in sig.parameters.items():
+        if param.default is not inspect.Parameter.empty:
+            out[name] = param.default
+    return out
+
+
+def param_kinds(func_params, args):
+    return {p: kind_of_value(a) for p, a in zip(func_params, args, strict=False)}
+
+
+__all__ = ["Callee", "Unit", "UnsupportedSyntaxError", "param_kinds"]
