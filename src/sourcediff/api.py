@@ -58,7 +58,7 @@ class Derivative:
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = self.__name__
 
-    # ---- calling -----------------------------------------------------------------------------
+    # ---- calling
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
@@ -136,7 +136,7 @@ class Derivative:
                 out.append(t)
         return out
 
-    # ---- compiling ---------------------------------------------------------------------------
+    # ---- compiling
     def _compile(self, key):
         with _lock:
             spec = self.specs.get(key)
@@ -179,11 +179,13 @@ def build(d, param_kinds):
     unit.functions.insert(0, fn_ast)
     unit.owners[fn_ast.name] = d.func
     unit.drain()
+    if d.optimize:
+        unit.optimize()
     text, made = unit.compile()
     return Compiled(text, made[fn_ast.name], unit, an.return_line)
 
 
-# ---- helpers ------------------------------------------------------------------------------------
+# ---- helpers
 def _params(func):
     try:
         sig = inspect.signature(func)

@@ -17,7 +17,7 @@ def stop_gradient(x):
     return x
 
 
-# ---- broadcasting ---------------------------------------------------------------------------------
+# ---- broadcasting
 def unbroadcast(g, x):
     """Sum `g` over the axes broadcasting added, so it has the shape of `x`."""
     gshape = np.shape(g)
@@ -35,7 +35,7 @@ def unbroadcast(g, x):
     return g
 
 
-# ---- reductions -----------------------------------------------------------------------------------
+# ---- reductions
 def _normalize_axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
@@ -62,7 +62,7 @@ def count(x, axis=None):
     return n
 
 
-# ---- products -------------------------------------------------------------------------------------
+# ---- products
 def dot_adjoint_a(g, a, b):
     """d[a] for y = np.dot(a, b), for every combination of dimensions NumPy allows."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
@@ -114,7 +114,7 @@ def transpose_adjoint(g, axes=None):
     return np.transpose(g, np.argsort(axes))
 
 
-# ---- elementwise helpers --------------------------------------------------------------------------
+# ---- elementwise helpers
 def sign(x):
     """The derivative of |x| (0 at 0)."""
     if type(x) is _float:
@@ -136,7 +136,7 @@ def sinc_derivative(x, y):
     return np.where(x == 0, 0.0, (np.cos(np.pi * safe) - y) / safe)
 
 
-# ---- containers -----------------------------------------------------------------------------------
+# ---- containers
 def add(a, b):
     """a + b for derivatives that may be containers (tuples and lists add elementwise)."""
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
@@ -206,7 +206,7 @@ def zero_like(x):
     return 0.0
 
 
-# ---- outputs --------------------------------------------------------------------------------------
+# ---- outputs
 class NotScalarError(Exception):
     """Raised by `seed` so the API can turn it into a NonScalarOutputError at the user's line."""
 

@@ -17,6 +17,7 @@ from .errors import SourceDiffError, UnsupportedSyntaxError
 from .naming import Namer
 from .passes.activity import kind_of_value
 from .passes.forward import Forward
+from .passes.optimize import optimize
 from .passes.reverse import Analysis, Reverse
 from .pipeline import RESERVED, prepare
 
@@ -46,7 +47,7 @@ class Unit:
         self.deps = []                 # (globals, name, object) the derivative relies on
         self.prepared = {}
 
-    # ---- services for the generators -----------------------------------------------------------
+    # ---- services for the generators
     def prepare(self, func):
         entry = self.prepared.get(func)
         if entry is None:
@@ -82,7 +83,7 @@ class Unit:
         text = (fs.line_text(line) or "").strip()
         return f"{fs.short_filename}:{line}: {text}"
 
-    # ---- calls to the user's functions ---------------------------------------------------------
+    # ---- calls to the user's functions
     def bind_call(self, an, stmt, op):
         func = op.func
         self.record(an, stmt.value.func, func)
@@ -163,7 +164,11 @@ class Unit:
         self.functions.append(fn)
         self.owners[fn.name] = owner
 
-    # ---- output ------------------------------------------------------------------------------
+    # ---- output
+    def optimize(self):
+        for fn in self.functions:
+            optimize(fn)
+
     def text(self):
         return codegen.render_module(self.functions)
 

@@ -249,7 +249,7 @@ def activity(body, classify, wrt, output):
     return Activity(varied, useful)
 
 
-# -- kinds ------------------------------------------------------------------------------------------
+# -- kinds
 SCALAR, ARRAY = "scalar", "array"
 
 
@@ -286,7 +286,7 @@ def kinds(body, classify, param_kinds):
         for t in targets:
             sites.setdefault(t, []).append((value, stmt, len(targets) > 1))
     for name in param_kinds:
-        sites.setdefault(name, []).append(("param", None, False))
+        sites.setdefault(name, []).append(("param", name, False))
     for _ in range(len(sites) + 1):
         changed = False
         for name, defs in sites.items():
@@ -325,6 +325,85 @@ def _site_kind(value, stmt, unpack, classify, known):
         if value.func.id == "len":
             return SCALAR
     return None
+
+
+def shape_classes(body, classify, params, known_kinds):
+    """name -> a representative name with the same shape (or 'scalar').
+
+    Elementwise operations whose non-scalar operands all share one class produce that class, so
+    `t = x ** 2; u = t - 3 * x` puts `t` and `u` in the class of `x`: their adjoints need no
+    unbroadcasting even when nothing is known about `x`.
+    """
+    classes = {p: ("scalar" if known_kinds.get(p) == SCALAR else p) for p in params}
+    sites = {}
+    for targets, value, _ in assignments(body):
+        for t in targets:
+            sites.setdefault(t, []).append((value, len(targets) > 1))
+    for p in params:
+        if p in sites:
+            sites[p].append(("param", False))
+    for _ in range(len(sites) + 2):
+        changed = False
+        for name, defs in sites.items():
+            found = {_site_class(name, v, unpack, classify, classes, known_kinds)
+                     for v, unpack in defs}
+            cls = found.pop() if len(found) == 1 else None
+            if classes.get(name) != cls:
+                classes[name] = cls
+                changed = True
+        if not changed:
+            break
+    return {n: c for n, c in classes.items() if c is not None}
+
+
+def _site_class(name, value, unpack, classify, classes, known_kinds):
+    if value == "param":
+        return name
+    if value is None:
+        return "scalar"
+    if unpack:
+        return None
+    op = classify(value)
+    if op.kind == "copy":
+        return classes.get(op.args["x"].id)
+    if op.kind == "const":
+        if isinstance(value, gast.Constant) and isinstance(value.value, (int, float)):
+            return "scalar"
+        return None
+    if op.kind == "rule" and op.rule.elementwise:
+        found = set()
+        for atom in op.args.values():
+            if isinstance(atom, gast.Constant):
+                if not isinstance(atom.value, (int, float)):
+                    return None
+                continue
+            if not isinstance(atom, gast.Name):
+                return None
+            cls = classes.get(atom.id)
+            if cls is None:
+                return None
+            if cls != "scalar":
+                found.add(cls)
+        if len(found) > 1:
+            return None
+        return found.pop() if found else "scalar"
+    if _site_kind(value, None, False, classify, known_kinds) == SCALAR:
+        return "scalar"
+    return None
+
+
+def numeric_names(body, classify):
+    """Names that are operands or results of elementwise arithmetic: numbers or arrays, never
+    containers, so their derivatives add with `+`."""
+    found = set()
+    for targets, value, _ in assignments(body):
+        if value is None or len(targets) != 1:
+            continue
+        op = classify(value)
+        if op.kind == "rule" and op.rule.elementwise:
+            found.add(targets[0])
+            found |= {a.id for a in op.args.values() if isinstance(a, gast.Name)}
+    return found
 
 
 def _atom_kind(atom, known):

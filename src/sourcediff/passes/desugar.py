@@ -6,8 +6,8 @@
 * `break` and `continue` become flags, so a loop body only ever leaves through a final
   `if stop: break`; the adjoint sweep can then replay each iteration with the same guards.
 * `while cond:` becomes `c = cond; while c: ...; c = cond`.
-* `for v in seq` (lists, arrays, `enumerate`, `zip`) becomes a loop over `range(len(seq))` that reads
-  `v = seq[k]`, so every loop in the program iterates over a `range`.
+* `for v in seq` (lists, arrays, `enumerate`, `zip`) becomes a loop over `range(len(seq))`
+  that reads `v = seq[k]`, so every loop in the program iterates over a `range`.
 
 Before::
 
@@ -300,6 +300,6 @@ def desugar(src, namer):
         head.append(N.assign(low.retflag, N.const(False), tree.lineno))
     if not always:
         head.append(N.assign(low.result, N.const(None), tree.lineno))
-    last = max((n.lineno for s in body for n in gast.walk(s) if isinstance(n, gast.Return)))
+    last = max(n.lineno for s in body for n in gast.walk(s) if isinstance(n, gast.Return))
     tree.body = head + lowered + [N.return_(N.name(low.result), last)]
     return src

@@ -41,7 +41,16 @@ import gast
 from .. import nodes as N
 from ..errors import MissingRuleError, SourceDiffError
 from ..naming import DerivativeNames
-from .activity import ARRAY, SCALAR, Classifier, activity, kinds, local_names
+from .activity import (
+    ARRAY,
+    SCALAR,
+    Classifier,
+    activity,
+    kinds,
+    local_names,
+    numeric_names,
+    shape_classes,
+)
 from .desugar import assigned_names
 from .templates import instantiate
 
@@ -86,6 +95,17 @@ class Analysis:
         self.kinds = kinds(self.body, self.classify,
                            {p: k for p, k in param_kinds.items() if k is not None})
         self.reassigned = assigned_names(self.body)
+        self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
+        self.numeric = numeric_names(self.body, self.classify)
+
+    def shape_class(self, atom):
+        if isinstance(atom, gast.Constant):
+            return "scalar" if isinstance(atom.value, (int, float)) else None
+        if isinstance(atom, gast.Name):
+            if self.kinds.get(atom.id) == SCALAR:
+                return "scalar"
+            return self.shapes.get(atom.id)
+        return None
 
     def kind(self, atom):
         if isinstance(atom, gast.Constant):
@@ -116,7 +136,7 @@ class Reverse:
         self.inits = set()         # names that need `x = None` before their first push
         self.uses_tape = False
 
-    # ---- the adjoint sweep -------------------------------------------------------------------
+    # ---- the adjoint sweep
     def adj_block(self, stmts, zero):
         out = []
         last_line = None
@@ -211,11 +231,13 @@ class Reverse:
             self.accumulate(atom, expr, zero, code)
 
     def needs_unbroadcast(self, op, param):
-        mine = self.an.kind(op.args[param])
-        others = [self.an.kind(a) for p, a in op.args.items() if p != param]
-        if all(k == SCALAR for k in others):
+        """Whether the contribution to `param` may have a larger shape than `param` itself:
+        not when every other operand is a scalar, nor when all operands share a shape."""
+        mine = self.an.shape_class(op.args[param])
+        others = [self.an.shape_class(a) for p, a in op.args.items() if p != param]
+        if all(c == "scalar" for c in others):
             return False
-        return not (mine == ARRAY and False)
+        return mine is None or any(c not in ("scalar", mine) for c in others)
 
     def adj_call(self, stmt, op, target, zero):
         """`t = g(a, b)` calls the user's g: its own generated backward function."""
@@ -238,7 +260,8 @@ class Reverse:
             code.append(N.assign(dname, expr))
             zero.discard(name)
             return
-        if container and self.an.kinds.get(name) not in (SCALAR, ARRAY):
+        if container and self.an.kinds.get(name) not in (SCALAR, ARRAY) and \
+                name not in self.an.numeric:
             code.append(N.assign(dname, N.call("_sd.add", [N.name(dname), expr])))
         else:
             code.append(N.assign(dname, N.add(N.name(dname), expr)))
@@ -318,7 +341,7 @@ class Reverse:
             if isinstance(sub, gast.Name) and sub.id in self.an.locals:
                 self.reads.add(sub.id)
 
-    # ---- the forward sweep -------------------------------------------------------------------
+    # ---- the forward sweep
     def fwd_block(self, stmts, maybe, defined):
         out = []
         for stmt in stmts:
@@ -396,7 +419,7 @@ class Reverse:
                                 N.call(call.fwd, [N.name("_tape")] + call.args), stmt.lineno)
         return stmt
 
-    # ---- assembling functions ----------------------------------------------------------------
+    # ---- assembling functions
     def sweeps(self, seed):
         """(forward statements, adjoint statements, zero set at the end)."""
         an = self.an

@@ -11,7 +11,7 @@ import operator
 from .. import runtime
 from .registry import elementwise, nondifferentiable, rule
 
-# ---- arithmetic operators: y = a (op) b -----------------------------------------------------------
+# ---- arithmetic operators: y = a (op) b
 elementwise(operator.add, "a, b", a="1", b="1")
 elementwise(operator.sub, "a, b", a="1", b="-1")
 rule(operator.mul, "a, b", elementwise=True,
@@ -30,7 +30,7 @@ rule(operator.matmul, "a, b",
      adjoint={"a": "_sd.matmul_adjoint_a(d[y], a, b)", "b": "_sd.matmul_adjoint_b(d[y], a, b)"},
      tangent={"a": "d[a] @ b", "b": "a @ d[b]"})
 
-# ---- builtins --------------------------------------------------------------------------------------
+# ---- builtins
 elementwise(builtins.abs, "x", x="_sd.sign(x)")
 elementwise(builtins.float, "x", x="1")
 elementwise(builtins.pow, "a, b", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
@@ -41,7 +41,7 @@ rule(builtins.min, "a, b",
      adjoint={"a": "d[y] if a <= b else 0.0", "b": "0.0 if a <= b else d[y]"},
      tangent={"a": "d[a] if a <= b else 0.0", "b": "0.0 if a <= b else d[b]"})
 
-# ---- math ------------------------------------------------------------------------------------------
+# ---- math
 elementwise(math.sin, "x", x="math.cos(x)")
 elementwise(math.cos, "x", x="-math.sin(x)")
 elementwise(math.tan, "x", x="1.0 + y * y")

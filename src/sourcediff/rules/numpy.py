@@ -9,7 +9,7 @@ import numpy as np
 
 from .registry import elementwise, method, nondifferentiable, rule
 
-# ---- elementwise unary --------------------------------------------------------------------------
+# ---- elementwise unary
 elementwise(np.negative, "x", x="-1")
 elementwise(np.positive, "x", x="1")
 elementwise(np.sin, "x", x="np.cos(x)")
@@ -45,7 +45,7 @@ elementwise(np.asarray, "x", x="1")
 elementwise(np.array, "x", x="1")
 elementwise(np.clip, "x, a_min, a_max", x="(x >= a_min) & (x <= a_max)")
 
-# ---- elementwise binary -------------------------------------------------------------------------
+# ---- elementwise binary
 elementwise(np.add, "a, b", a="1", b="1")
 elementwise(np.subtract, "a, b", a="1", b="-1")
 elementwise(np.multiply, "a, b", a="b", b="a")
@@ -63,7 +63,7 @@ rule(np.where, "condition, a, b", elementwise=True,
      adjoint={"a": "np.where(condition, d[y], 0.0)", "b": "np.where(condition, 0.0, d[y])"},
      tangent={"a": "np.where(condition, d[a], 0.0)", "b": "np.where(condition, 0.0, d[b])"})
 
-# ---- reductions ---------------------------------------------------------------------------------
+# ---- reductions
 rule(np.sum, "x, axis=None, keepdims=False",
      adjoint={"x": "_sd.sum_adjoint(d[y], x, axis, keepdims)"},
      tangent={"x": "np.sum(d[x], axis=axis, keepdims=keepdims)"})
@@ -71,7 +71,7 @@ rule(np.mean, "x, axis=None, keepdims=False",
      adjoint={"x": "_sd.sum_adjoint(d[y], x, axis, keepdims) / _sd.count(x, axis)"},
      tangent={"x": "np.mean(d[x], axis=axis, keepdims=keepdims)"})
 
-# ---- products -----------------------------------------------------------------------------------
+# ---- products
 rule(np.dot, "a, b",
      adjoint={"a": "_sd.dot_adjoint_a(d[y], a, b)", "b": "_sd.dot_adjoint_b(d[y], a, b)"},
      tangent={"a": "np.dot(d[a], b)", "b": "np.dot(a, d[b])"})
@@ -82,7 +82,7 @@ rule(np.transpose, "x, axes=None",
      adjoint={"x": "_sd.transpose_adjoint(d[y], axes)"},
      tangent={"x": "np.transpose(d[x], axes)"})
 
-# ---- ndarray methods and attributes -------------------------------------------------------------
+# ---- ndarray methods and attributes
 method("sum", np.sum)
 method("mean", np.mean)
 method("dot", np.dot)

@@ -146,7 +146,7 @@ def lookup_method(name):
     return METHODS.get(name)
 
 
-# -- user rules: @sourcediff.adjoint(func) and @sourcediff.tangent(func) -----------------------------
+# -- user rules: @sourcediff.adjoint(func) and @sourcediff.tangent(func)
 def _template_function(template, what):
     try:
         source = textwrap.dedent(inspect.getsource(template))
@@ -229,7 +229,7 @@ def rule_listing():
         if rule_.tangent:
             modes.append("forward")
         rows[rule_.name] = modes
-    for name, rule_ in METHODS.items():
+    for rule_ in METHODS.values():
         rows[rule_.name] = ["reverse", "forward"]
     for name in NONDIFFERENTIABLE.values():
         rows[name] = ["nondifferentiable"]

@@ -1,0 +1,148 @@
+"""Optimize the generated derivative code; each rewrite runs until nothing changes.
+
+* copy propagation: `dt2 = dt3` followed by reads of `dt2` reads `dt3` instead, when both names
+  are bound exactly once in the function (so they hold the same value wherever both exist);
+* dead-code elimination: an assignment whose name is never read, and whose value has no side
+  effects, goes (including primal values only the output needed, when the output is not
+  returned).
+
+Before::
+
+    dt3 = dt4
+    dt1 = dt3
+    dt2 = -dt3
+    t4 = t3 - 2
+
+After (with `t4` unused)::
+
+    dt2 = -dt4
+    ... reads of dt1 read dt4 ...
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import gast
+
+PURE_ROOTS = {"_sd", "np", "_np", "math", "_math"}
+PURE_BUILTINS = {"len", "range", "reversed", "slice", "abs", "float", "min", "max", "int",
+                 "tuple", "list", "isinstance"}
+KEEP = {"_tape", "_push", "_pop"}
+
+
+def _bound(fn):
+    counts = Counter(a.id for a in fn.args.args)
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] += 1
+    return counts
+
+
+def _reads(fn):
+    return Counter(n.id for n in gast.walk(fn)
+                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+
+
+def _pure(value):
+    for node in gast.walk(value):
+        if isinstance(node, gast.Call):
+            func = node.func
+            root = func
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            if isinstance(func, gast.Name) and func.id in PURE_BUILTINS:
+                continue
+            if isinstance(func, gast.Attribute) and isinstance(root, gast.Name) and \
+                    root.id in PURE_ROOTS:
+                continue
+            return False
+    return True
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+        self.changed = False
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            self.changed = True
+            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        return node
+
+
+def propagate_copies(fn):
+    """Replace reads of single-assignment copies by their single-assignment sources."""
+    bound = _bound(fn)
+    mapping = {}
+    for node in gast.walk(fn):
+        if (isinstance(node, gast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], gast.Name)
+                and isinstance(node.value, gast.Name)):
+            target, source = node.targets[0].id, node.value.id
+            if bound[target] == 1 and bound[source] <= 1 and target not in KEEP:
+                mapping[target] = source
+    # resolve chains a -> b -> c
+    for key in list(mapping):
+        seen = {key}
+        value = mapping[key]
+        while value in mapping and value not in seen:
+            seen.add(value)
+            value = mapping[value]
+        mapping[key] = value
+    renamer = _Rename(mapping)
+    renamer.visit(fn)
+    return renamer.changed
+
+
+def eliminate_dead_code(fn):
+    """Drop pure assignments to names nothing reads; returns whether anything changed."""
+    reads = _reads(fn)
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign) and _dead(stmt, reads):
+                changed = True
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and not isinstance(
+                        stmt, gast.FunctionDef):
+                    setattr(stmt, field, block(getattr(stmt, field)))
+            if isinstance(stmt, gast.If) and not stmt.body:
+                stmt.body = [gast.Pass()]
+            out.append(stmt)
+        return out
+
+    fn.body = block(fn.body)
+    return changed
+
+
+def _dead(stmt, reads):
+    targets = stmt.targets[0]
+    names = [targets.id] if isinstance(targets, gast.Name) else [
+        e.id for e in getattr(targets, "elts", []) if isinstance(e, gast.Name)]
+    if not names or len(names) != len(getattr(targets, "elts", [targets])):
+        return False
+    if any(reads[n] or n in KEEP for n in names):
+        return False
+    return _pure(stmt.value)
+
+
+PASSES = (propagate_copies, eliminate_dead_code)
+
+
+def optimize(fn):
+    """Run every pass on the generated function `fn` until none changes it."""
+    changed = True
+    rounds = 0
+    while changed and rounds < 20:
+        changed = False
+        for run in PASSES:
+            changed |= run(fn)
+        rounds += 1
+    return fn
