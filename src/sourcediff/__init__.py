@@ -1,7 +1,7 @@
 """sourcediff: source-to-source automatic differentiation for Python and NumPy."""
 
 from . import rules as _rules  # noqa: F401  (loads the derivative rule table)
-from .api import grad, jvp, source, value_and_grad, vjp
+from .api import grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .errors import (
     MissingRuleError,
     NonScalarOutputError,
@@ -16,6 +16,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
-    "UnsupportedSyntaxError", "WrtError", "grad", "jvp", "source", "stop_gradient",
-    "value_and_grad", "vjp",
+    "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
+    "stop_gradient", "value_and_grad", "vjp",
 ]

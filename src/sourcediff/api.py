@@ -42,9 +42,18 @@ class Compiled:
 class Derivative:
     """A compiled, cached derivative of `func`. Call it like `func`."""
 
+    __sourcediff_transform__ = True
+
     def __init__(self, func, kind, wrt, mode, optimize, preserve_result):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        if isinstance(func, Derivative):
+            # a derivative of a derivative: forward mode over the generated code
+            if kind == "vjp":
+                raise SourceDiffError(
+                    f"vjp of {func.__name__} (itself a derivative) is not supported",
+                    hint="use jvp, hessian or hvp for higher-order derivatives")
+            mode = "forward"
         self.func = func
         self.kind = kind
         self.mode = mode
@@ -60,7 +69,8 @@ class Derivative:
 
     # ---- calling
     def __call__(self, *args, **kwargs):
-        if kwargs or len(args) != len(self.params):
+        extra = len(self.wrt_names) if self.kind == "jvp" else int(self.kind == "vjp")
+        if kwargs or len(args) != len(self.params) + extra:
             args = self._bind(args, kwargs)
         key = tuple(map(kind_of_value, args[:len(self.params)]))
         spec = self.specs.get(key)
@@ -85,8 +95,12 @@ class Derivative:
     def _bind(self, args, kwargs):
         extra = ()
         if self.kind in ("jvp", "vjp"):
-            extra = args[len(self.params):] if not kwargs else ()
-            args = args[:len(self.params)]
+            n = len(self.wrt_names) if self.kind == "jvp" else 1
+            if len(args) < n:
+                raise TypeError(f"{self.__name__}() takes {func_args(self)} followed by "
+                                f"{n} {'tangent(s)' if self.kind == 'jvp' else 'cotangent'}")
+            extra = args[len(args) - n:]
+            args = args[:len(args) - n]
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -159,15 +173,26 @@ class Derivative:
         return f"<sourcediff {self.kind} of {self.func.__qualname__} ({self.mode} mode)>"
 
 
+def func_args(d):
+    return ", ".join(d.params) or "no arguments"
+
+
 def build(d, param_kinds):
     """Generate and compile the derivative `d` describes for the given argument kinds."""
+    func = d.func
+    if isinstance(func, Derivative):
+        key = tuple(param_kinds.get(p) for p in func.params)
+        spec = func.specs.get(key)
+        if spec is None or spec.stale():
+            spec = func._compile(key)
+        func = spec.fn
     fname = f"{d.kind}_{d.func.__name__}"
     unit = Unit(f"{fname} ({d.mode})")
-    an = unit.analysis(d.func, d.wrt_names, param_kinds)
+    an = unit.analysis(func, d.wrt_names, param_kinds)
     wrt = tuple(d.wrt_names) if d.wrt_tuple else d.wrt_names
     if d.mode == "forward" or d.kind == "jvp":
-        fn_ast = Forward(an, unit).jvp_function(unit.names.fresh_exact(f"jvp_{d.func.__name__}"),
-                                               d.wrt_names)
+        fn_ast = Forward(an, unit).jvp_function(
+            unit.names.fresh_exact(f"jvp_{d.func.__name__}"), d.wrt_names)
     else:
         seed = None
         preserve = d.preserve_result or d.kind == "value_and_grad"
@@ -177,7 +202,7 @@ def build(d, param_kinds):
         fn_ast = Reverse(an, unit).gradient_function(unit.names.fresh_exact(fname), wrt,
                                                      preserve, seed)
     unit.functions.insert(0, fn_ast)
-    unit.owners[fn_ast.name] = d.func
+    unit.owners[fn_ast.name] = func
     unit.drain()
     if d.optimize:
         unit.optimize()
@@ -297,6 +322,111 @@ def vjp(func=None, wrt=0, *, optimize=True):
     return _decorator("vjp", func, wrt=wrt, mode="reverse", optimize=optimize)
 
 
+class Jacobian:
+    """`jacobian(f, wrt, mode)`: calls return an array of shape output.shape + input.shape."""
+
+    __sourcediff_transform__ = False
+
+    def __init__(self, func, wrt, mode):
+        if mode not in ("reverse", "forward"):
+            raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        if isinstance(func, Derivative):
+            mode = "forward"
+        self.func = func
+        self.mode = mode
+        self.wrt = wrt
+        self.tangent = _transform("jvp", func, wrt) if mode == "forward" else None
+        self.cotangent = _transform("vjp", func, wrt) if mode == "reverse" else None
+        d = self.tangent or self.cotangent
+        self.wrt_index = d.wrt_index
+        self.wrt_tuple = d.wrt_tuple
+        functools.update_wrapper(self, func, updated=())
+
+    def __call__(self, *args):
+        if self.mode == "forward":
+            return self._forward(args)
+        return self._reverse(args)
+
+    def _forward(self, args):
+        inputs = [np.asarray(args[i], dtype=float) for i in self.wrt_index]
+        blocks = []
+        out_shape = None
+        for which, x in enumerate(inputs):
+            columns = []
+            for j in range(max(x.size, 1)):
+                tangents = []
+                for k, other in enumerate(inputs):
+                    t = np.zeros(other.shape)
+                    if k == which:
+                        t.reshape(-1)[j] = 1.0
+                    tangents.append(t if other.shape else float(t))
+                _, out_dot = self.tangent(*args, *tangents)
+                out_dot = np.asarray(out_dot, dtype=float)
+                out_shape = out_dot.shape
+                columns.append(out_dot.reshape(-1))
+            jac = np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+            blocks.append(jac)
+        return tuple(blocks) if self.wrt_tuple else blocks[0]
+
+    def _reverse(self, args):
+        value = np.asarray(self.func(*args), dtype=float)
+        rows = []
+        for i in range(max(value.size, 1)):
+            cot = np.zeros(value.shape)
+            cot.reshape(-1)[i] = 1.0
+            _, grads = self.cotangent(*args, cot if value.shape else 1.0)
+            grads = grads if self.wrt_tuple else (grads,)
+            rows.append([np.asarray(g, dtype=float) for g in grads])
+        blocks = []
+        for k, i in enumerate(self.wrt_index):
+            x_shape = np.shape(args[i])
+            stacked = np.stack([r[k] for r in rows]).reshape(value.shape + x_shape)
+            blocks.append(stacked)
+        return tuple(blocks) if self.wrt_tuple else blocks[0]
+
+
+def jacobian(func=None, wrt=0, *, mode="reverse"):
+    """The Jacobian of `func` with respect to `wrt`, shaped output.shape + input.shape.
+
+    `mode="reverse"` uses one vjp per output element, `mode="forward"` one jvp per input
+    element."""
+    if func is None:
+        return lambda f: Jacobian(f, wrt, mode)
+    return Jacobian(func, wrt, mode)
+
+
+def hessian(func=None, wrt=0):
+    """The Hessian of a scalar function: forward mode over the reverse-mode gradient."""
+    if func is None:
+        return lambda f: hessian(f, wrt)
+    return Jacobian(_transform("grad", func, wrt), wrt, "forward")
+
+
+class HessianVectorProduct:
+    """`hvp(f, wrt)(*args, v)`: the Hessian times `v`, by forward mode over the gradient."""
+
+    def __init__(self, func, wrt):
+        if isinstance(wrt, tuple):
+            raise WrtError("hvp takes a single wrt argument")
+        self.func = func
+        self.tangent = _transform("jvp", _transform("grad", func, wrt), wrt)
+        functools.update_wrapper(self, func, updated=())
+
+    def __call__(self, *args):
+        if not args:
+            raise TypeError("hvp needs the function's arguments followed by a vector v")
+        *primal, v = args
+        _, product = self.tangent(*primal, v)
+        return product
+
+
+def hvp(func=None, wrt=0):
+    """Hessian-vector products without forming the Hessian: `hvp(f)(*args, v)`."""
+    if func is None:
+        return lambda f: HessianVectorProduct(f, wrt)
+    return HessianVectorProduct(func, wrt)
+
+
 def source(derivative):
     """The generated Python source of a derivative returned by a transform."""
     if not isinstance(derivative, Derivative):
@@ -304,5 +434,5 @@ def source(derivative):
     return derivative.source
 
 
-__all__ = ["Derivative", "SourceDiffError", "grad", "jvp", "source",
-           "value_and_grad", "vjp"]
+__all__ = ["Derivative", "SourceDiffError", "grad", "hessian", "hvp", "jacobian", "jvp",
+           "source", "value_and_grad", "vjp"]

@@ -120,7 +120,10 @@ def compile_module(text, label, bindings, owners):
     namespace = {}
     exec(code, first_owner.__globals__, namespace)
     made = namespace["_sourcediff_factory"](**{b: bindings[b] for b in sorted(bindings)})
-    return _rebind(made, owners)
+    made = _rebind(made, owners)
+    for fn in made.values():
+        fn.__sourcediff_generated__ = True
+    return made
 
 
 def _rebind(made, owners):

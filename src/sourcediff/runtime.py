@@ -206,6 +206,75 @@ def zero_like(x):
     return 0.0
 
 
+# ---- composition
+def vjp_by_jvp(jvp_fn, args, g):
+    """The adjoints of a derivative function's active inputs, one tangent pass per element.
+
+    `jvp_fn(*args, *tangents)` returns (value, tangent of the output) for the inputs at
+    `jvp_fn.wrt_index`; the adjoint of input i, element j, is <jvp(e_ij), g>.
+    """
+    out = []
+    active = jvp_fn.wrt_index
+    for i in active:
+        x = args[i]
+        shape = np.shape(x)
+        grad = np.zeros(shape, dtype=float)
+        flat = grad.reshape(-1)
+        for j in range(flat.size):
+            tangents = []
+            for k in active:
+                t = np.zeros(np.shape(args[k]), dtype=float) if np.ndim(args[k]) else 0.0
+                if k == i:
+                    if shape:
+                        t.reshape(-1)[j] = 1.0
+                    else:
+                        t = 1.0
+                tangents.append(t)
+            _, out_dot = jvp_fn(*args, *tangents)
+            flat[j] = np.sum(np.asarray(out_dot) * g)
+        out.append(grad if shape else _float(flat[0]))
+    return tuple(out)
+
+
+def broadcast_like(g, x):
+    """The adjoint of `unbroadcast(x, ...)`: `g` spread back over `x`'s shape."""
+    shape = np.shape(x)
+    return np.broadcast_to(g, shape).copy() if shape != np.shape(g) else g
+
+
+def log_base_derivative(a):
+    """d/da of `log_base(a)`."""
+    if type(a) is _float or type(a) is int:
+        return 1.0 / a if a > 0 else 0.0
+    a = np.asarray(a, dtype=float)
+    return np.where(a > 0, 1.0 / np.where(a > 0, a, 1.0), 0.0)
+
+
+def transpose_linear(fn, args, index, g):
+    """The adjoint of `fn(*args)` with respect to `args[index]`, for `fn` linear in it:
+    element j is <fn(..., e_j, ...), g>. Exact; one call per element."""
+    x = args[index]
+    if isinstance(x, (tuple, list)):
+        parts = []
+        for i in range(len(x)):
+            def part(v, i=i):
+                seq = list(x)
+                seq[i] = v
+                return fn(*args[:index], type(x)(seq), *args[index + 1:])
+            parts.append(transpose_linear(part, (x[i],), 0, g))
+        return type(x)(parts)
+    shape = np.shape(x)
+    out = np.zeros(shape, dtype=float)
+    flat = out.reshape(-1)
+    for j in range(flat.size):
+        e = np.zeros(shape, dtype=float)
+        e.reshape(-1)[j] = 1.0
+        if not shape:
+            e = 1.0
+        flat[j] = np.sum(np.asarray(fn(*args[:index], e, *args[index + 1:])) * g)
+    return out if shape else _float(flat[0])
+
+
 # ---- outputs
 class NotScalarError(Exception):
     """Raised by `seed` so the API can turn it into a NonScalarOutputError at the user's line."""

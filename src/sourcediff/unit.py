@@ -84,6 +84,30 @@ class Unit:
         return f"{fs.short_filename}:{line}: {text}"
 
     # ---- calls to the user's functions
+    def derivative_call(self, an, stmt, op, mode):
+        """A call to a function a sourcediff transform returned (composition): its forward-mode
+        derivative gives the tangent, and the adjoint too (one tangent per input element)."""
+        from .api import _transform
+        d = op.func
+        positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
+        keywords = {k: v for k, v in op.args.items() if isinstance(k, str)}
+        try:
+            bound = d.signature.bind(*positional, **keywords)
+        except TypeError as exc:
+            raise an.error(SourceDiffError, f"cannot call {d.__name__} this way: {exc}",
+                           stmt) from None
+        args = [bound.arguments.get(p) for p in d.params]
+        if any(a is None for a in args):
+            raise an.error(SourceDiffError, f"pass every argument of {d.__name__} explicitly "
+                           "when differentiating through it", stmt)
+        active = [(p, a) for p, a in zip(d.params, args, strict=True) if an.is_active(a)]
+        if not active:
+            return None
+        wrt = tuple(d.params.index(p) for p, _ in active)
+        jvp_fn = _transform("jvp", d, wrt)
+        name = self.constant(jvp_fn, f"jvp_{d.__name__}")
+        return Callee(name=name.id, args=args, active=active)
+
     def bind_call(self, an, stmt, op):
         func = op.func
         self.record(an, stmt.value.func, func)
@@ -134,9 +158,11 @@ class Unit:
             self.queue.append((key, callee, params, kinds))
         return Callee(fwd=callee.fwd, bwd=callee.bwd, args=args, active=active)
 
-    def forward_call(self, an, stmt, op):
+    def forward_call(self, an, stmt, op, force=False):
+        if op.kind == "derivative":
+            return self.derivative_call(an, stmt, op, "forward")
         params, args, active, kinds = self.bind_call(an, stmt, op)
-        if not active:
+        if not active and not force:
             return None
         func = op.func
         key = ("forward", func, tuple(p for p, _ in active), kinds)

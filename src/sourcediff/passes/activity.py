@@ -51,12 +51,10 @@ class Op:
     @property
     def diff_names(self):
         """Names through which derivatives flow."""
-        if self.kind in ("const", "nondiff"):
+        if self.kind in ("const", "nondiff", "pop"):
             return set()
         if self.kind == "rule":
             params = self.rule.differentiable
-            if None in self.rule.tangent and not self.rule.adjoint:
-                params = self.rule.params
             atoms = [a for p, a in self.args.items() if p in params]
         elif self.kind == "subscript":
             atoms = [self.args["value"]]
@@ -135,6 +133,8 @@ class Classifier:
     def call(self, value):
         func = value.func
         label = _dotted(func)
+        if isinstance(func, gast.Name) and func.id == "_pop" and func.id in self.locals:
+            return Op("pop", label="tape pop")
         if self.is_local(func):
             if isinstance(func, gast.Attribute):  # a method of a local value
                 rule = rules.lookup_method(func.attr)
@@ -147,6 +147,10 @@ class Classifier:
         obj = self.src.resolve(func)
         if obj is MISSING:
             return Op("unknown", dict(enumerate(value.args)), label=label)
+        if getattr(obj, "__sourcediff_transform__", False):
+            args = dict(enumerate(value.args))
+            args.update({kw.arg: kw.value for kw in value.keywords})
+            return Op("derivative", args, func=obj, label=label)
         if id(obj) in rules.NONDIFFERENTIABLE:
             return Op("nondiff")
         rule = rules.lookup(obj)
@@ -205,6 +209,18 @@ def assignments(stmts):
             yield from assignments(stmt.body)
 
 
+def pushed_names(stmts):
+    """Names pushed on a tape by `_push(name)` statements (in generated derivative code)."""
+    found = set()
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                    and node.func.id == "_push" and node.args
+                    and isinstance(node.args[0], gast.Name)):
+                found.add(node.args[0].id)
+    return found
+
+
 @dataclass
 class Activity:
     varied: set
@@ -226,6 +242,7 @@ class Activity:
 def activity(body, classify, wrt, output):
     """Varied and useful names of `body` for inputs `wrt` and the output name `output`."""
     edges = []   # (target, source) pairs through which derivatives flow
+    roots = set()   # values popped from a tape carry tangents (higher-order derivatives)
     for targets, value, stmt in assignments(body):
         if value is None:
             continue
@@ -233,9 +250,12 @@ def activity(body, classify, wrt, output):
             edges += [(t, value.id) for t in targets]
             continue
         op = classify(value)
+        if op.kind == "pop":
+            roots.add(targets[0])
         edges += [(targets[0], s) for s in op.diff_names]
-    varied = set(wrt)
+    varied = set(wrt) | roots
     useful = {output} if output else set()
+    useful |= pushed_names(body)   # tape code: what is pushed is read back by the adjoint
     changed = True
     while changed:
         changed = False

@@ -294,13 +294,24 @@ class Normalizer:
             return
         if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
             func = stmt.value.func
-            if isinstance(func, gast.Name) and func.id == "print" and "print" not in self.locals:
+            if _allowed_statement_call(func, self.locals):
                 out.append(N.expr(self.op(stmt.value, out), line))
                 return
         raise self.src.error(
             UnsupportedSyntaxError, f"the statement `{_show(stmt)}` is not supported", stmt,
             hint="assign the result to a variable (calls made only for their side effects, "
                  "such as appending to a list, are not differentiated)")
+
+
+def _allowed_statement_call(func, local_names):
+    """Calls kept as statements: `print(...)`, and in generated code (differentiated again for
+    higher-order derivatives) the tape's `_push(...)` and `_sd.check_scalar(...)`."""
+    if isinstance(func, gast.Name):
+        if func.id == "print" and "print" not in local_names:
+            return True
+        return func.id == "_push" and "_push" in local_names
+    return (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+            and func.value.id == "_sd" and func.attr == "check_scalar")
 
 
 def _show(node):

@@ -238,6 +238,14 @@ class Lowering:
                      for t, s in zip(stmt.target.elts, seqs, strict=True)]
             self.range_of = N.call("range", [size])
             return head, N.store(index), reads
+        if kind == "reversed" and len(it.args) == 1 and not it.keywords:
+            # for v in reversed(seq): walk the indices of seq from the end
+            seq, head = self.bind(it.args[0], line)
+            last = gast.BinOp(left=N.call("len", [N.name(seq)]), op=gast.Sub(),
+                              right=N.const(1))
+            self.range_of = N.call("range", [last, N.const(-1), N.const(-1)])
+            return head, N.store(index), [N.assign(stmt.target, self.element(seq, index),
+                                                   line)]
         seq, head = self.bind(it, line)
         self.range_of = N.call("range", [N.call("len", [N.name(seq)])])
         return head, N.store(index), [N.assign(stmt.target, self.element(seq, index), line)]
@@ -255,7 +263,7 @@ class Lowering:
         if node.func.id in self.locals:
             return None
         obj = self.src.resolve(node.func)
-        for kind in ("range", "enumerate", "zip"):
+        for kind in ("range", "enumerate", "zip", "reversed"):
             if obj is getattr(builtins, kind):
                 return kind
         return None

@@ -28,6 +28,11 @@ from .reverse import missing_rule
 from .templates import instantiate
 
 
+def _is_push(stmt):
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
+            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "_push")
+
+
 class Forward:
     def __init__(self, an, unit):
         self.an = an
@@ -65,21 +70,33 @@ class Forward:
             return [N.for_(stmt.target, stmt.iter, self.block(stmt.body), stmt.lineno)]
         if isinstance(stmt, gast.While):
             return [N.while_(stmt.test, self.block(stmt.body), stmt.lineno)]
+        if _is_push(stmt):
+            value = stmt.value.args[0]
+            tangent = self.tangent_of(value) or self.zero(value)
+            return [stmt, N.expr(N.call("_push", [tangent]), stmt.lineno)]
         return [stmt]
 
     def assign(self, stmt):
         target = stmt.targets[0].id
-        if target not in self.an.active:
-            return [stmt]
         op = self.an.classify(stmt.value)
-        dname = self.dot[target]
         line = stmt.lineno
-        if op.kind == "call":
-            call = self.unit.forward_call(self.an, stmt, op)
+        if op.kind == "pop":
+            # tape code (a derivative differentiated again): the tangent was pushed last
+            first = (N.assign(self.dot[target], N.call("_pop"), line)
+                     if target in self.an.active else N.expr(N.call("_pop"), line))
+            return [first, stmt]
+        generated = op.kind == "call" and getattr(op.func, "__sourcediff_generated__", False)
+        if target not in self.an.active and not generated:
+            return [stmt]
+        if op.kind in ("call", "derivative"):
+            call = self.unit.forward_call(self.an, stmt, op, force=generated)
             if call is not None:
                 tangents = [self.tangent_of(a) for _, a in call.active]
+                dname = self.dot[target] if target in self.an.active else \
+                    self.namer.fresh(f"{target}_dot")
                 return [N.assign(N.store_tuple([target, dname]),
                                  N.call(call.name, call.args + tangents), line)]
+        dname = self.dot[target]
         expr = self.tangent(stmt, op, target)
         if expr is None:
             expr = self.zero(N.name(target))
@@ -122,7 +139,7 @@ class Forward:
             return instantiate(rule.template(rule.tangent[None]), values, derivative)
         terms = []
         for param, atom in op.args.items():
-            if not self.an.is_active(atom):
+            if not self.an.is_active(atom) or param in rule.static:
                 continue
             template = rule.tangent.get(param)
             if template is None:

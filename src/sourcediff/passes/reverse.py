@@ -176,6 +176,14 @@ class Reverse:
             op = self.an.classify(stmt.value)
             if op.kind == "call":
                 code += self.adj_call(stmt, op, target, zero)
+            elif op.kind == "pop":
+                raise self.an.error(
+                    SourceDiffError, "reverse mode cannot differentiate reverse-mode "
+                    "derivative code again", stmt,
+                    hint="higher derivatives run forward mode over the derivative: use "
+                         "sourcediff.hessian, hvp, jvp, or grad of the derivative")
+            elif op.kind == "derivative" and target not in zero:
+                code += self.adj_derivative(stmt, op, target, zero)
             elif target not in zero:
                 code += self.contributions(stmt, op, target, zero)
             zero.add(target)
@@ -215,7 +223,7 @@ class Reverse:
         values["y"] = N.name(target)
         values.update(self.modules)
         for param, atom in op.args.items():
-            if not self.an.is_active(atom):
+            if not self.an.is_active(atom) or param in rule.static:
                 continue
             template = rule.adjoint.get(param)
             if template is None:
@@ -249,6 +257,21 @@ class Reverse:
         for name, (_, atom) in zip(results, call.active, strict=True):
             self.accumulate(atom, N.name(name), zero, code, container=True)
         self.uses_tape = True
+        return code
+
+    def adj_derivative(self, stmt, op, target, zero):
+        """`y = D(a, b)` where D is itself a derivative: its adjoint from forward mode."""
+        call = self.unit.derivative_call(self.an, stmt, op, "reverse")
+        if call is None:
+            return []
+        results = [self.namer.fresh(f"{self.d[a.id]}_") for _, a in call.active]
+        args = N.tuple_(call.args)
+        self.read(args)
+        code = [N.assign(N.store_tuple(results),
+                         N.call("_sd.vjp_by_jvp", [N.name(call.name), args,
+                                                   N.name(self.d[target])]), stmt.lineno)]
+        for name, (_, atom) in zip(results, call.active, strict=True):
+            self.accumulate(atom, N.name(name), zero, code, container=True)
         return code
 
     def accumulate(self, atom, expr, zero, code, container=False):

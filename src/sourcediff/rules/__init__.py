@@ -4,7 +4,7 @@
 table itself. Importing this package loads them, in that order, explicitly.
 """
 
-from . import builtin, numpy  # noqa: F401  (the table modules register their rules)
+from . import builtin, generated, numpy  # noqa: F401  (the table modules register rules)
 from .registry import (  # noqa: F401
     NONDIFFERENTIABLE,
     Rule,

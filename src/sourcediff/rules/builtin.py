@@ -8,7 +8,6 @@ import builtins
 import math
 import operator
 
-from .. import runtime
 from .registry import elementwise, nondifferentiable, rule
 
 # ---- arithmetic operators: y = a (op) b
@@ -74,5 +73,4 @@ nondifferentiable(
     operator.floordiv, operator.not_, operator.lt, operator.le, operator.gt, operator.ge,
     operator.eq, operator.ne, operator.is_, operator.is_not, operator.contains,
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
-    runtime.stop_gradient,
 )

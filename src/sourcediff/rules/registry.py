@@ -37,12 +37,12 @@ class Rule:
     scalar_out: bool = False           # output is a scalar whatever the inputs
     attribute: bool = False            # a method rule read as an attribute (x.T)
     user: bool = False
+    static: tuple = ()                 # parameters read only for shapes/options: no derivative
     _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
     def differentiable(self):
-        return tuple(p for p in self.params if p in self.adjoint or p in self.tangent
-                     or None in self.tangent)
+        return tuple(p for p in self.params if p not in self.static)
 
     def template(self, source):
         node = self._parsed.get(source)
@@ -117,18 +117,27 @@ def elementwise(func, sig, name=None, **partials):
                          elementwise=True))
 
 
-def rule(func, sig, *, adjoint, tangent, name=None, elementwise=False, scalar_out=False):
-    """A rule given by explicit adjoint and tangent templates, one entry per parameter."""
+def rule(func, sig, *, adjoint, tangent, name=None, elementwise=False, scalar_out=False,
+         static=()):
+    """A rule given by explicit adjoint and tangent templates, one entry per parameter.
+
+    `static` names parameters that only carry shapes or options (no derivative flows through
+    them); any other parameter without a template is an error when its argument is active.
+    """
     params, defaults = _signature(sig)
+    if isinstance(static, str):
+        static = tuple(p.strip() for p in static.split(","))
     _register(func, Rule(func, name or _display(func), params, defaults, dict(adjoint),
-                         dict(tangent), elementwise=elementwise, scalar_out=scalar_out))
+                         dict(tangent), elementwise=elementwise, scalar_out=scalar_out,
+                         static=tuple(static)))
 
 
 def method(name, func, attribute=False):
     """`x.name(...)` (or the attribute `x.name`) means `func(x, ...)`."""
     base = RULES[id(func)]
     METHODS[name] = Rule(func, f"ndarray.{name}", base.params, base.defaults, base.adjoint,
-                         base.tangent, base.elementwise, base.scalar_out, attribute=attribute)
+                         base.tangent, base.elementwise, base.scalar_out, attribute=attribute,
+                         static=base.static)
 
 
 def nondifferentiable(*funcs):

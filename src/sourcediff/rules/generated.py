@@ -1,0 +1,67 @@
+"""Rules for the runtime helpers that generated code calls.
+
+Higher-order derivatives (hessian, hvp, jvp of grad, grad of grad) run forward mode over
+generated reverse-mode code, so every helper that code calls needs a tangent rule. Most helpers
+are linear in the derivative they carry; their rules say so.
+"""
+
+from .. import runtime as rt
+from .registry import nondifferentiable, rule
+
+rule(rt.unbroadcast, "g, x",
+     adjoint={"g": "_sd.broadcast_like(d[y], g)"},
+     tangent={"g": "_sd.unbroadcast(d[g], x)"},
+     static="x")
+rule(rt.sum_adjoint, "g, x, axis=None, keepdims=False",
+     adjoint={"g": "_sd.unbroadcast(np.sum(d[y], axis=axis, keepdims=keepdims), g)"},
+     tangent={"g": "_sd.sum_adjoint(d[g], x, axis, keepdims)"},
+     static="x, axis, keepdims")
+rule(rt.gradient_like, "g, x",
+     adjoint={"g": "_sd.unbroadcast(d[y], g)"},
+     tangent={"g": "_sd.gradient_like(d[g], x)"},
+     static="x")
+rule(rt.unsubscript, "g, x, index",
+     adjoint={"g": "_sd.getitem(d[y], index)"},
+     tangent={"g": "_sd.unsubscript(d[g], x, index)"},
+     static="x, index")
+rule(rt.getitem, "g, index",
+     adjoint={"g": "_sd.unsubscript(d[y], g, index)"},
+     tangent={"g": "_sd.getitem(d[g], index)"},
+     static="index")
+rule(rt.add, "a, b",
+     adjoint={"a": "d[y]", "b": "d[y]"},
+     tangent={None: "_sd.add(d[a], d[b])"})
+rule(rt.unpack_adjoint, "parts, x",
+     adjoint={"parts": "_sd.transpose_linear(_sd.unpack_adjoint, (parts, x), 0, d[y])"},
+     tangent={"parts": "_sd.unpack_adjoint(d[parts], x)"},
+     static="x")
+rule(rt.transpose_adjoint, "g, axes=None",
+     adjoint={"g": "_sd.transpose_linear(_sd.transpose_adjoint, (g, axes), 0, d[y])"},
+     tangent={"g": "_sd.transpose_adjoint(d[g], axes)"},
+     static="axes")
+rule(rt.log_base, "a",
+     adjoint={"a": "d[y] * _sd.log_base_derivative(a)"},
+     tangent={"a": "d[a] * _sd.log_base_derivative(a)"})
+# bilinear in the carried derivative g and the other factor
+rule(rt.matmul_adjoint_a, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.matmul_adjoint_a, (g, a, b), 0, d[y])",
+              "b": "_sd.transpose_linear(_sd.matmul_adjoint_a, (g, a, b), 2, d[y])"},
+     tangent={"g": "_sd.matmul_adjoint_a(d[g], a, b)", "b": "_sd.matmul_adjoint_a(g, a, d[b])"},
+     static="a")
+rule(rt.matmul_adjoint_b, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.matmul_adjoint_b, (g, a, b), 0, d[y])",
+              "a": "_sd.transpose_linear(_sd.matmul_adjoint_b, (g, a, b), 1, d[y])"},
+     tangent={"g": "_sd.matmul_adjoint_b(d[g], a, b)", "a": "_sd.matmul_adjoint_b(g, d[a], b)"},
+     static="b")
+rule(rt.dot_adjoint_a, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.dot_adjoint_a, (g, a, b), 0, d[y])",
+              "b": "_sd.transpose_linear(_sd.dot_adjoint_a, (g, a, b), 2, d[y])"},
+     tangent={"g": "_sd.dot_adjoint_a(d[g], a, b)", "b": "_sd.dot_adjoint_a(g, a, d[b])"},
+     static="a")
+rule(rt.dot_adjoint_b, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.dot_adjoint_b, (g, a, b), 0, d[y])",
+              "a": "_sd.transpose_linear(_sd.dot_adjoint_b, (g, a, b), 1, d[y])"},
+     tangent={"g": "_sd.dot_adjoint_b(d[g], a, b)", "a": "_sd.dot_adjoint_b(g, d[a], b)"},
+     static="b")
+
+nondifferentiable(rt.count, rt.sign, rt.zero_like, rt.check_scalar, rt.stop_gradient)
