@@ -1,7 +1,20 @@
 """sourcediff: source-to-source automatic differentiation for Python and NumPy."""
 
 from . import rules as _rules  # noqa: F401  (loads the derivative rule table)
-from .api import grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
+from .api import (
+    adjoint,
+    check_grads,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    nondifferentiable,
+    source,
+    tangent,
+    value_and_grad,
+    vjp,
+)
 from .errors import (
     MissingRuleError,
     NonScalarOutputError,
@@ -16,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
+    "adjoint", "check_grads", "nondifferentiable", "tangent",
     "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
     "stop_gradient", "value_and_grad", "vjp",
 ]

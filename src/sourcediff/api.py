@@ -20,6 +20,7 @@ from .frontend import parse_function
 from .passes.activity import kind_of_value
 from .passes.forward import Forward
 from .passes.reverse import Reverse
+from .rules import registry
 from .unit import Unit
 
 _lock = threading.RLock()
@@ -34,8 +35,11 @@ class Compiled:
         self.fn = fn
         self.deps = unit.deps
         self.return_line = return_line
+        self.rules_version = registry.VERSION[0]
 
     def stale(self):
+        if self.rules_version != registry.VERSION[0]:
+            return True
         return any(g.get(name) is not obj for g, name, obj in self.deps)
 
 
@@ -427,6 +431,85 @@ def hvp(func=None, wrt=0):
     return HessianVectorProduct(func, wrt)
 
 
+def adjoint(func):
+    """Register a reverse-mode rule for `func`, written as a template with `d[x]`::
+
+        @sourcediff.adjoint(np.tanh)
+        def _(y, x):
+            d[x] = d[y] * (1.0 - y * y)
+
+    The template's first parameter is the output, the others are `func`'s inputs.
+    """
+    def register(template):
+        registry.register_user_adjoint(func, template)
+        return template
+    return register
+
+
+def tangent(func):
+    """Register a forward-mode rule for `func`: one statement `d[y] = ...` in terms of the
+    inputs' tangents `d[x]`::
+
+        @sourcediff.tangent(np.tanh)
+        def _(y, x):
+            d[y] = d[x] * (1.0 - y * y)
+    """
+    def register(template):
+        registry.register_user_tangent(func, template)
+        return template
+    return register
+
+
+def nondifferentiable(*funcs):
+    """Declare functions whose outputs carry no derivative (argmax, a random draw, ...)."""
+    registry.nondifferentiable(*funcs)
+    return funcs[0] if len(funcs) == 1 else funcs
+
+
+def check_grads(f, args, wrt=0, modes=("reverse", "forward"), *, eps=1e-6, rtol=1e-5,
+                atol=1e-7):
+    """Compare sourcediff's gradients of the scalar function `f` at `args` with central finite
+    differences; raise AssertionError with a readable report on mismatch."""
+    names, is_tuple = _normalize_wrt(f, _params(f)[0], wrt)
+    index = [_params(f)[0].index(n) for n in names]
+    expected = [_central_difference(f, args, i, eps) for i in index]
+    problems = []
+    for mode in modes:
+        got = grad(f, wrt, mode=mode)(*args)
+        got = got if is_tuple else (got,)
+        for name, g, e in zip(names, got, expected, strict=True):
+            g = np.asarray(g, dtype=float)
+            if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
+                err = np.max(np.abs(g - e)) if g.shape == e.shape else float("nan")
+                problems.append(f"  {mode} mode, d/d{name}: max abs error {err:.3g}\n"
+                                f"    sourcediff:        {np.array2string(g, precision=8)}\n"
+                                f"    finite difference: {np.array2string(e, precision=8)}")
+    if problems:
+        raise AssertionError(f"gradients of {f.__name__} disagree with finite differences:\n"
+                             + "\n".join(problems))
+
+
+def _central_difference(f, args, i, eps):
+    x = args[i]
+    base = np.asarray(x, dtype=float)
+    out = np.zeros(base.shape)
+    for j in range(max(base.size, 1)):
+        step = eps * max(1.0, abs(float(base.reshape(-1)[j]) if base.shape else float(base)))
+        values = []
+        for sign in (1.0, -1.0):
+            moved = base.copy()
+            if base.shape:
+                moved.reshape(-1)[j] += sign * step
+                arg = moved
+            else:
+                arg = float(base) + sign * step
+            new = list(args)
+            new[i] = arg
+            values.append(float(f(*new)))
+        out.reshape(-1)[j] = (values[0] - values[1]) / (2 * step)
+    return out
+
+
 def source(derivative):
     """The generated Python source of a derivative returned by a transform."""
     if not isinstance(derivative, Derivative):
@@ -434,5 +517,5 @@ def source(derivative):
     return derivative.source
 
 
-__all__ = ["Derivative", "SourceDiffError", "grad", "hessian", "hvp", "jacobian", "jvp",
-           "source", "value_and_grad", "vjp"]
+__all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp", "jacobian", "jvp",
+           "nondifferentiable", "source", "tangent", "value_and_grad", "vjp"]

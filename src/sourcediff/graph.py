@@ -105,12 +105,14 @@ class _Builder:
     def __init__(self):
         self.lines = []
         self.nodes = {}        # node id -> (defs, uses)
+        self.counts = {}       # node id prefix -> nodes made
         self.clusters = 0
 
     def block(self, body, lang, prefix, indent, labeler):
         pad = "  " * indent
         for stmt in body:
-            node = f"{prefix}{len(self.nodes) + 1}"
+            self.counts[prefix] = self.counts.get(prefix, 0) + 1
+            node = f"{prefix}{self.counts[prefix]}"
             self.nodes[node] = lang.defs_uses(stmt)
             label = labeler(stmt, lang.header(stmt))
             style = ' style="rounded,filled" fillcolor="#eef3fb"' if lang.compound(stmt) else ""
@@ -136,8 +138,9 @@ class _Builder:
                 self.block(stmt.body, lang, prefix, indent + 1, labeler)
             self.lines.append(f"{pad}}}")
 
-    def edges(self, sources, targets, attrs=""):
-        """Def -> use edges from the nodes `sources` to the nodes `targets`."""
+    def edges(self, sources, targets, attrs="", skip=()):
+        """Def -> use edges from the nodes `sources` to the nodes `targets` (not for the names
+        in `skip`), as DOT lines."""
         definers = {}
         for node in sources:
             for name in self.nodes[node][0]:
@@ -145,6 +148,8 @@ class _Builder:
         out = {}
         for node in targets:
             for name in self.nodes[node][1]:
+                if name in skip:
+                    continue
                 for src in definers.get(name, ()):
                     out.setdefault((src, node), []).append(name)
         return [f"  {a} -> {b} [label={quote(', '.join(names))}{attrs}];"
@@ -180,21 +185,20 @@ def dot_graph(func, adjoint_source=None):
     edges = b.edges(primal, primal)
 
     if adjoint_source is not None:
-        adjoint = _adjoint_statements(adjoint_source)
-        before = set(b.nodes)
-        for title, body in adjoint:
+        for k, (title, body) in enumerate(_adjoint_statements(adjoint_source)):
+            before = set(b.nodes)
             b.clusters += 1
             b.lines.append(f"  subgraph cluster_{b.clusters} {{")
             b.lines.append(f"    label={quote(title)}; style=filled; color=\"#fbeeee\";")
             b.block(body, AST, "a", 2, lambda stmt, text: text)
             b.lines.append("  }")
-        adj = [n for n in b.nodes if n not in before]
-        edges += b.edges(adj, adj, ', color="#b03030"')
-        adj_defined = {name for n in adj for name in b.nodes[n][0]}
-        for line in b.edges(primal, adj, ', style=dashed, color=gray60'):
-            name = line.split("label=", 1)[1].split('"')[1]
-            if all(part not in adj_defined for part in name.split(", ")):
-                edges.append(line)
+            # data flow inside each generated function only: their names are separate
+            adj = [n for n in b.nodes if n not in before]
+            edges += b.edges(adj, adj, ', color="#b03030"')
+            if k == 0:
+                # primal values the adjoint sweep reads (names it does not assign itself)
+                defined = {name for n in adj for name in b.nodes[n][0]}
+                edges += b.edges(primal, adj, ", style=dashed, color=gray60", skip=defined)
     b.lines += edges
     b.lines.append("}")
     return "\n".join(b.lines) + "\n"

@@ -23,6 +23,7 @@ RULES = {}        # id(func) -> Rule
 METHODS = {}      # ndarray method or attribute name -> Rule (receiver first)
 NONDIFFERENTIABLE = {}   # id(func) -> display name; outputs carry no derivative
 _KEEP = []        # keeps registered objects alive so their ids stay unique
+VERSION = [0]     # bumped by every registration after import, so compiled code can go stale
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Rule:
 def _register(func, rule):
     _KEEP.append(func)
     RULES[id(func)] = rule
+    VERSION[0] += 1
 
 
 def _signature(sig):
@@ -145,6 +147,7 @@ def nondifferentiable(*funcs):
     for func in funcs:
         _KEEP.append(func)
         NONDIFFERENTIABLE[id(func)] = _display(func)
+    VERSION[0] += 1
 
 
 def lookup(func):
@@ -211,6 +214,8 @@ def register_user_adjoint(func, template):
                 f"adjoint template for {rule_.name}: each statement must be `d[<input>] = ...`"
                 f" with an input among {', '.join(rule_.params)}")
         rule_.adjoint[target] = _rename_output(to_source(stmt.value), params[0])
+    rule_._parsed.clear()
+    VERSION[0] += 1
     return template
 
 
@@ -225,6 +230,8 @@ def register_user_tangent(func, template):
         raise SourceDiffError(f"tangent template for {rule_.name}: write one statement "
                               f"`d[{params[0]}] = ...` in terms of the inputs' d[...]")
     rule_.tangent = {None: _rename_output(to_source(body[0].value), params[0])}
+    rule_._parsed.clear()
+    VERSION[0] += 1
     return template
 
 
