@@ -74,6 +74,9 @@ class FunctionSource:
                 return closure[node.id]
             if node.id in self.func.__globals__:
                 return self.func.__globals__[node.id]
+            if node.id == "_sd":   # the runtime, which earlier passes may call into
+                from . import runtime
+                return runtime
             return getattr(builtins, node.id, _MISSING)
         if isinstance(node, gast.Attribute):
             base = self.resolve(node.value)
@@ -112,7 +115,9 @@ def parse_function(func):
             line=linecache.getline(filename, func.__code__.co_firstlineno) or None,
             hint="define the function with `def name(...):` so its source can be read")
     try:
-        source_lines, first = inspect.getsourcelines(func)
+        # the code object, not the function: inspect would follow `__wrapped__` to the function
+        # a functools.wraps decorator wraps, and the wrapper's own code would be ignored
+        source_lines, first = inspect.getsourcelines(func.__code__)
     except (OSError, TypeError) as exc:
         raise NoSourceError(
             f"cannot read the source of {func.__qualname__} ({exc})", filename=filename,
@@ -129,6 +134,13 @@ def parse_function(func):
             lineno=first + (exc.lineno or 1) - 1,
             hint="the function's source could not be parsed on its own") from None
     gast.increment_lineno(module, first - 1)
+    # columns as in the file (the source was dedented to parse it), so carets line up
+    margin = len(source_lines[0]) - len(source.splitlines(True)[0]) if source else 0
+    if margin:
+        for node in gast.walk(module):
+            for attr in ("col_offset", "end_col_offset"):
+                if getattr(node, attr, None) is not None:
+                    setattr(node, attr, getattr(node, attr) + margin)
     lines = linecache.getlines(filename) or source.splitlines(True)
     if not module.body or not isinstance(module.body[0], (gast.FunctionDef,
                                                           gast.AsyncFunctionDef)):
@@ -136,8 +148,40 @@ def parse_function(func):
                             filename=filename, lineno=first)
     tree = module.body[0]
     tree.decorator_list = []
+    found, expected = _signature_text(tree), _code_signature_text(func.__code__)
+    if found != expected:
+        raise NoSourceError(
+            f"the source of {func.__qualname__} does not match the running function: the "
+            f"file has `def {found}` where the function is `{expected}` (was the file "
+            "edited after it was imported?)", filename=filename, lineno=first,
+            line=linecache.getline(filename, first).strip() or None,
+            hint="reload the module (importlib.reload) or re-run the cell that defines the "
+                 "function")
     src = FunctionSource(func=func, tree=tree, filename=filename, lines=lines)
     if isinstance(tree, gast.AsyncFunctionDef):
         raise src.error(UnsupportedSyntaxError, "async functions cannot be differentiated",
                         tree, hint="write a plain `def` function")
     return src
+
+
+def _signature_text(tree):
+    """`name(a, b, *args, k, **kw)` of a parsed def: parameter names in code-object order."""
+    a = tree.args
+    names = [n.id for n in a.posonlyargs + a.args + a.kwonlyargs]
+    if a.vararg is not None:
+        names.append("*" + a.vararg.id)
+    if a.kwarg is not None:
+        names.append("**" + a.kwarg.id)
+    return f"{tree.name}({', '.join(names)})"
+
+
+def _code_signature_text(code):
+    """The same text read from the code object that actually runs."""
+    n = code.co_argcount + code.co_kwonlyargcount
+    names = list(code.co_varnames[:n])
+    if code.co_flags & inspect.CO_VARARGS:
+        names.append("*" + code.co_varnames[n])
+        n += 1
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        names.append("**" + code.co_varnames[n])
+    return f"{code.co_name}({', '.join(names)})"

@@ -1,6 +1,6 @@
 """The compiler's passes, in order. Read top to bottom: this is the whole recipe.
 
-    parse -> fence -> desugar -> normalize      (per user function: `prepare`)
+    parse -> fence -> comprehensions -> mutations -> desugar -> normalize   (`prepare`)
     -> activity/kinds analyses -> reverse or forward generation -> codegen -> compile
 """
 
@@ -11,14 +11,18 @@ import gast
 from .frontend import parse_function
 from .naming import Namer
 from .passes.anf import normalize
+from .passes.comprehensions import expand_comprehensions
 from .passes.desugar import desugar
 from .passes.fence import fence
+from .passes.mutations import rewrite_mutations
 
 # the passes that turn a user function into the normalized program, with their names for
 # `sourcediff show --dump-after NAME`
 PREPARE = (
     ("parse", None),
     ("fence", lambda src, namer: fence(src)),
+    ("comprehensions", expand_comprehensions),
+    ("mutations", rewrite_mutations),
     ("desugar", desugar),
     ("ssa", normalize),
 )

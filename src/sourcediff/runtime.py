@@ -139,6 +139,15 @@ def sinc_derivative(x, y):
 # ---- containers
 def add(a, b):
     """a + b for derivatives that may be containers (tuples and lists add elementwise)."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if _is_zero(a):
+            return b
+        if _is_zero(b):
+            return a
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out[k], v) if k in out else v
+        return out
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return type(a)(add(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, (tuple, list)):
@@ -156,11 +165,15 @@ def getitem(g, index):
     """g[index] for a container derivative that may still be the zero `0.0`."""
     if _is_zero(g):
         return 0.0
+    if isinstance(g, dict):
+        return g.get(index, 0.0)
     return g[index]
 
 
 def unsubscript(g, x, index):
     """The adjoint of `y = x[index]`: a zero of `x`'s structure holding `g` at `index`."""
+    if isinstance(x, dict):
+        return {index: g}
     if isinstance(x, (tuple, list)):
         out = [0.0] * len(x)
         if isinstance(index, slice):
@@ -204,6 +217,86 @@ def zero_like(x):
     if isinstance(x, dict):
         return {k: zero_like(v) for k, v in x.items()}
     return 0.0
+
+
+# ---- in-place writes and lists
+def snapshot(x, index):
+    """The elements `x[index] = ...` is about to overwrite (a copy, not a view)."""
+    if isinstance(x, dict):
+        return x.get(index)
+    old = x[index]
+    return old.copy() if isinstance(old, np.ndarray) else old
+
+
+def zero_at(g, index):
+    """A copy of the derivative `g` with zeros at `index` (the overwritten elements)."""
+    if _is_zero(g):
+        return g
+    if isinstance(g, dict):
+        out = dict(g)
+        out[index] = 0.0
+        return out
+    if isinstance(g, (tuple, list)):
+        out = list(g)
+        if isinstance(index, slice):
+            for i in range(*index.indices(len(out))):
+                out[i] = 0.0
+        else:
+            out[index] = 0.0
+        return type(g)(out) if isinstance(g, tuple) else out
+    out = np.array(g, dtype=np.result_type(g, np.float64) if np.ndim(g) else float, copy=True)
+    out[index] = 0.0
+    return out
+
+
+def owned(t, x):
+    """A tangent for `x` that may be written in place: a fresh copy, never shared."""
+    if _is_zero(t):
+        return zero_like(x)
+    if isinstance(t, np.ndarray):
+        return t.copy()
+    if isinstance(t, list):
+        return list(t)
+    if isinstance(t, dict):
+        return dict(t)
+    return t
+
+
+def append(seq, item):
+    """`seq.append(item)` as a value: a new list (so every earlier list stays intact)."""
+    return list(seq) + [item]
+
+
+def append_tangent(seq, seq_dot, item_dot):
+    if _is_zero(seq_dot):
+        seq_dot = [0.0] * len(seq)
+    return list(seq_dot) + [item_dot]
+
+
+def append_adjoint_seq(g, seq):
+    if _is_zero(g):
+        return 0.0
+    return list(g[:len(seq)])
+
+
+def append_adjoint_item(g):
+    if _is_zero(g):
+        return 0.0
+    return g[-1]
+
+
+def sum_adjoint_list(g, seq):
+    """The adjoint of the builtin `sum(seq, start)` with respect to `seq`."""
+    return [g] * len(seq)
+
+
+def sum_tangent_list(seq_dot, start_dot):
+    total = start_dot
+    if _is_zero(seq_dot):
+        return total
+    for t in seq_dot:
+        total = total + t
+    return total
 
 
 # ---- composition
@@ -306,9 +399,1536 @@ def gradient_like(g, x):
     if isinstance(x, dict):
         if _is_zero(g):
             g = dict.fromkeys(x, 0.0)
-        return {k: gradient_like(g[k], v) for k, v in x.items()}
+        return {k: gradient_like(g.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
         return type(x)(g)
     if np.ndim(g) != 0:
         g = np.sum(g)
     return _float(g)
+
+
+# ---- rule helpers (numpy table) ----
+from .errors import SourceDiffError  # noqa: E402  (the section below is appended to the file)
+
+# Called by the templates in rules/numpy.py. Conventions:
+# * an adjoint `g` may be the float 0.0 (nothing flowed into it yet); helpers return 0.0 for it
+#   or give it a shape with `_dense`;
+# * a helper never returns a bare 0.0 as a *tangent* of an array: forward mode keeps shapes;
+# * new arrays get the floating dtype NumPy itself would give (`_ftype`): float32 in, float32 out;
+# * subgradients at ties: max/min/ptp/nanmax/nanmin and vector inf-norms split the derivative
+#   evenly among the tied elements; sort and median follow the stable argsort order; norms and
+#   std have derivative 0 where their value is 0.
+
+
+def _ftype(*xs):
+    """The floating dtype of arrays `xs` (ints promote to float64, float32 stays float32)."""
+    dtypes = [x.dtype for x in xs if isinstance(x, (np.ndarray, np.generic))]
+    if not dtypes:
+        return np.dtype(np.float64)
+    dt = np.result_type(*dtypes)
+    return dt if dt.kind in "fc" else np.result_type(dt, np.float64)
+
+
+def _dense(g, like):
+    """`g` as an array of `like`'s shape when it is the zero 0.0."""
+    if _is_zero(g):
+        return np.zeros(np.shape(like), dtype=_ftype(like))
+    return g
+
+
+def _zeros_for(y, *xs):
+    return np.zeros(np.shape(y), dtype=_ftype(y, *xs))
+
+
+def _axis_tuple(axis, ndim):
+    """`axis` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
+
+
+def _unreduce(g, x, axis, keepdims):
+    """`g`, the adjoint of a reduction of `x` over `axis`, with the reduced axes put back (as
+    length-1 axes) so that it broadcasts against `x`."""
+    ndim = np.ndim(x)
+    if keepdims or ndim == 0:
+        return g
+    if axis is None:
+        return np.reshape(g, (1,) * ndim)
+    return np.expand_dims(g, _axis_tuple(axis, ndim))
+
+
+def _reduce_pair(weights_of):
+    """The adjoint and tangent helpers of a reduction `y = r(x, axis)` whose partials, shaped
+    like `x`, are `weights_of(x, y_unreduced, axes, *extra)`: the adjoint spreads `g` times the
+    weights, the tangent sums the weights times `dx` over the reduced axes."""
+
+    def adjoint(g, x, y, axis=None, keepdims=False, *extra):
+        if _is_zero(g):
+            return 0.0
+        x = np.asarray(x)
+        w = weights_of(x, _unreduce(y, x, axis, keepdims), _axis_tuple(axis, x.ndim), *extra)
+        return _unreduce(g, x, axis, keepdims) * w
+
+    def tangent(dx, x, y, axis=None, keepdims=False, *extra):
+        x = np.asarray(x)
+        axes = _axis_tuple(axis, x.ndim)
+        w = weights_of(x, _unreduce(y, x, axis, keepdims), axes, *extra)
+        out = np.sum(w * dx, axis=axes, keepdims=bool(keepdims))
+        return out if np.ndim(out) else out[()]
+
+    return adjoint, tangent
+
+
+def _tied(mask, axes, dtype):
+    """`mask` (the elements that attain an extremum) divided by their count per slice."""
+    w = mask.astype(dtype)
+    count = np.sum(mask, axis=axes, keepdims=True)
+    return w / np.maximum(count, 1).astype(dtype)
+
+
+def _extremum_weights(x, y, axes):
+    return _tied(x == y, axes, _ftype(x))
+
+
+def _nanextremum_weights(x, y, axes):
+    return _tied(x == y, axes, _ftype(x))   # NaN never equals the result
+
+
+max_adjoint, max_tangent = _reduce_pair(_extremum_weights)
+nanmax_adjoint, nanmax_tangent = _reduce_pair(_nanextremum_weights)
+
+
+def _ptp_weights(x, y, axes):
+    hi = _tied(x == np.max(x, axis=axes, keepdims=True), axes, _ftype(x))
+    lo = _tied(x == np.min(x, axis=axes, keepdims=True), axes, _ftype(x))
+    return hi - lo
+
+
+ptp_adjoint, ptp_tangent = _reduce_pair(_ptp_weights)
+
+
+def _ddof(ddof, correction):
+    return correction if correction is not None else ddof
+
+
+def _count(x, axes):
+    n = 1
+    for a in axes:
+        n *= np.shape(x)[a]
+    return n
+
+
+def _var_weights(x, y, axes, ddof=0, correction=None):
+    dev = x - np.mean(x, axis=axes, keepdims=True)
+    return dev * (2.0 / (_count(x, axes) - _ddof(ddof, correction)))
+
+
+def _std_weights(x, y, axes, ddof=0, correction=None):
+    dev = x - np.mean(x, axis=axes, keepdims=True)
+    scale = _count(x, axes) - _ddof(ddof, correction)
+    safe = np.where(y == 0, 1, y)
+    return np.where(y == 0, 0, dev / (scale * safe)).astype(_ftype(x), copy=False)
+
+
+var_adjoint, var_tangent = _reduce_pair(_var_weights)
+std_adjoint, std_tangent = _reduce_pair(_std_weights)
+
+
+def _prod_others(x, axes):
+    """For each element, the product of the other elements of its slice (exact with zeros)."""
+    x = np.asarray(x, dtype=_ftype(x))
+    if x.ndim == 0:
+        return np.ones_like(x)
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = rest + list(axes)
+    xt = np.transpose(x, order)
+    shape = xt.shape
+    flat = xt.reshape(shape[:len(rest)] + (-1,))
+    if flat.shape[-1] == 0:
+        return np.zeros_like(x)
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    left = np.concatenate([ones, np.cumprod(flat[..., :-1], axis=-1)], axis=-1)
+    right = np.concatenate([np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return np.transpose((left * right).reshape(shape), np.argsort(order))
+
+
+def _prod_weights(x, y, axes):
+    return _prod_others(x, axes)
+
+
+def _nanprod_weights(x, y, axes):
+    nan = np.isnan(x)
+    return np.where(nan, 0, _prod_others(np.where(nan, 1, x), axes)).astype(_ftype(x))
+
+
+prod_adjoint, prod_tangent = _reduce_pair(_prod_weights)
+nanprod_adjoint, nanprod_tangent = _reduce_pair(_nanprod_weights)
+
+
+def _median_weights(x, y, axes):
+    """1 at the middle element of each slice (1/2 at each of the two middle ones)."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = rest + list(axes)
+    xt = np.transpose(x, order)
+    flat = xt.reshape(xt.shape[:len(rest)] + (-1,))
+    n = flat.shape[-1]
+    perm = np.argsort(flat, axis=-1, kind="stable")
+    w_sorted = np.zeros(flat.shape, dtype=_ftype(x))
+    if n % 2:
+        w_sorted[..., n // 2] = 1.0
+    else:
+        w_sorted[..., n // 2 - 1] = 0.5
+        w_sorted[..., n // 2] = 0.5
+    w = np.empty_like(w_sorted)
+    np.put_along_axis(w, perm, w_sorted, axis=-1)
+    return np.transpose(w.reshape(xt.shape), np.argsort(order))
+
+
+median_adjoint, median_tangent = _reduce_pair(_median_weights)
+
+
+def nansum_adjoint(g, x, axis=None, keepdims=False):
+    if _is_zero(g):
+        return 0.0
+    return np.where(np.isnan(x), 0, _unreduce(g, x, axis, keepdims)).astype(_ftype(g, x))
+
+
+def nansum_tangent(dx, x, axis=None, keepdims=False):
+    return np.sum(np.where(np.isnan(x), 0, dx), axis=axis, keepdims=bool(keepdims))
+
+
+def nanmean_adjoint(g, x, axis=None, keepdims=False):
+    if _is_zero(g):
+        return 0.0
+    ok = ~np.isnan(x)
+    count = np.sum(ok, axis=axis, keepdims=True).astype(_ftype(g, x))
+    return np.where(ok, _unreduce(g, x, axis, keepdims) / count, 0).astype(_ftype(g, x))
+
+
+def nanmean_tangent(dx, x, axis=None, keepdims=False):
+    ok = ~np.isnan(x)
+    count = np.sum(ok, axis=axis, keepdims=bool(keepdims))
+    return np.sum(np.where(ok, dx, 0), axis=axis, keepdims=bool(keepdims)) / count
+
+
+def average_weights(a, axis, weights):
+    """The weights of np.average, broadcast against `a`, and their sum per slice."""
+    a = np.asarray(a)
+    if weights is None:
+        w = np.ones(a.shape, dtype=_ftype(a))
+    else:
+        w = np.asarray(weights)
+        if w.shape != a.shape:
+            if axis is None or w.ndim != 1:
+                raise SourceDiffError("np.average: weights of another shape than `a` need a "
+                                      "single axis")
+            shape = [1] * a.ndim
+            shape[int(axis) % a.ndim] = w.shape[0]
+            w = w.reshape(shape)
+        w = np.broadcast_to(w, a.shape)
+    return w, np.sum(w, axis=axis, keepdims=True)
+
+
+def _no_returned(returned):
+    if returned:
+        raise SourceDiffError("np.average(..., returned=True) has no derivative rule; compute "
+                              "the sum of the weights separately")
+
+
+def average_adjoint_a(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
+    _no_returned(returned)
+    if _is_zero(g):
+        return 0.0
+    w, total = average_weights(a, axis, weights)
+    return _unreduce(g, a, axis, keepdims) * (w / total)
+
+
+def average_adjoint_weights(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
+    _no_returned(returned)
+    if _is_zero(g):
+        return 0.0
+    w, total = average_weights(a, axis, weights)
+    full = _unreduce(g, a, axis, keepdims) * (a - _unreduce(y, a, axis, keepdims)) / total
+    if np.shape(weights) == np.shape(a):
+        return full
+    other = tuple(i for i in range(np.ndim(a)) if i != int(axis) % np.ndim(a))
+    return np.sum(full, axis=other)
+
+
+def average_tangent_a(da, a, y, axis=None, weights=None, returned=False, keepdims=False):
+    _no_returned(returned)
+    w, total = average_weights(a, axis, weights)
+    return np.sum(w * da / total, axis=axis, keepdims=bool(keepdims))
+
+
+def average_tangent_weights(dw, a, y, axis=None, weights=None, returned=False,
+                            keepdims=False):
+    _no_returned(returned)
+    w, total = average_weights(a, axis, weights)
+    dw_b, _ = average_weights(a, axis, dw)
+    dev = a - _unreduce(y, a, axis, keepdims)
+    return np.sum(dw_b * dev / total, axis=axis, keepdims=bool(keepdims))
+
+
+# ---- cumulative ---------------------------------------------------------------------------------
+def _rev_cumsum(g, axis):
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def cumsum_adjoint(g, x, axis=None):
+    if _is_zero(g):
+        return 0.0
+    if axis is None:
+        return np.reshape(_rev_cumsum(np.ravel(g), 0), np.shape(x))
+    return _rev_cumsum(g, axis)
+
+
+def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
+    if _is_zero(g):
+        return 0.0
+    if axis is None:
+        axis = 0
+    if include_initial:
+        g = np.delete(g, 0, axis=axis)
+    return _rev_cumsum(g, axis)
+
+
+def cumulative_sum_tangent(dx, axis=None, include_initial=False):
+    return np.cumulative_sum(dx, axis=axis, include_initial=include_initial)
+
+
+def _cumprod_along(g, x, y, axis):
+    """The adjoint of y = cumprod(x, axis), exact when x has zeros."""
+    if np.all(x != 0):
+        return _rev_cumsum(g * y, axis) / x
+    xm, ym, gm = (np.moveaxis(np.asarray(v), axis, 0) for v in (x, y, g))
+    out = np.zeros(np.broadcast_shapes(xm.shape, gm.shape), dtype=_ftype(g, x))
+    carry = 0.0
+    n = xm.shape[0]
+    for i in reversed(range(n)):           # c_i = g_i + c_{i+1} x_{i+1};  dx_i = c_i y_{i-1}
+        carry = gm[i] + (carry * xm[i + 1] if i + 1 < n else 0.0)
+        out[i] = carry * (ym[i - 1] if i > 0 else 1.0)
+    return np.moveaxis(out, 0, axis)
+
+
+def cumprod_adjoint(g, x, y, axis=None):
+    if _is_zero(g):
+        return 0.0
+    x = np.asarray(x)
+    if axis is None:
+        return np.reshape(_cumprod_along(np.ravel(g), np.ravel(x), y, 0), x.shape)
+    return _cumprod_along(g, x, y, int(axis) % max(x.ndim, 1))
+
+
+def _cumprod_tangent_along(dx, x, y, axis):
+    if np.all(x != 0):
+        return y * np.cumsum(dx / x, axis=axis)
+    xm, ym, dm = (np.moveaxis(np.asarray(v), axis, 0) for v in (x, y, dx))
+    out = np.zeros(np.broadcast_shapes(xm.shape, dm.shape), dtype=_ftype(dx, x))
+    for i in range(xm.shape[0]):            # t_i = t_{i-1} x_i + y_{i-1} dx_i
+        out[i] = (out[i - 1] * xm[i] + ym[i - 1] * dm[i]) if i else dm[i]
+    return np.moveaxis(out, 0, axis)
+
+
+def cumprod_tangent(dx, x, y, axis=None):
+    x = np.asarray(x)
+    dx = np.broadcast_to(dx, x.shape)
+    if axis is None:
+        return _cumprod_tangent_along(np.ravel(dx), np.ravel(x), y, 0)
+    return _cumprod_tangent_along(dx, x, y, int(axis) % max(x.ndim, 1))
+
+
+def diff_adjoint(g, x, n=1, axis=-1):
+    if _is_zero(g):
+        return 0.0
+    for _ in range(n):
+        shape = list(np.shape(g))
+        shape[axis] += 1
+        out = np.zeros(shape, dtype=_ftype(g))
+        hi = [slice(None)] * len(shape)
+        lo = [slice(None)] * len(shape)
+        hi[axis] = slice(1, None)
+        lo[axis] = slice(None, -1)
+        out[tuple(hi)] += g
+        out[tuple(lo)] -= g
+        g = out
+    return g
+
+
+def _trapezoid_weights(f, x, dx, axis):
+    """Partials of np.trapezoid(f, x, dx, axis) with respect to f, shaped to broadcast."""
+    n = np.shape(f)[axis]
+    nd = np.ndim(f)
+    if x is None:
+        w = np.full(n, dx, dtype=_ftype(np.asarray(f)))
+        w[0] = w[-1] = 0.5 * dx
+        shape = [1] * nd
+        shape[axis] = n
+        return w.reshape(shape)
+    x = np.asarray(x)
+    if x.ndim == 1:
+        shape = [1] * nd
+        shape[axis] = n
+        x = x.reshape(shape)
+    h = np.diff(x, axis=axis)
+    w = np.zeros(np.broadcast_shapes(np.shape(x), (1,) * nd), dtype=_ftype(x, np.asarray(f)))
+    w = np.moveaxis(w, axis, 0).copy()
+    hm = np.moveaxis(h, axis, 0)
+    w[:-1] += 0.5 * hm
+    w[1:] += 0.5 * hm
+    return np.moveaxis(w, 0, axis)
+
+
+def trapezoid_adjoint_f(g, f, x=None, dx=1.0, axis=-1):
+    if _is_zero(g):
+        return 0.0
+    w = _trapezoid_weights(f, x, dx, axis)
+    return unbroadcast(np.expand_dims(g, axis) * w, f)
+
+
+def trapezoid_tangent_f(df, f, x=None, dx=1.0, axis=-1):
+    return np.sum(_trapezoid_weights(f, x, dx, axis) * df, axis=axis)
+
+
+def _trapezoid_x_partial(f, x, axis):
+    """d/dx_j of 0.5 * sum_i (x_{i+1} - x_i)(f_i + f_{i+1}), along `axis` of f."""
+    f = np.moveaxis(np.asarray(f), axis, 0)
+    s = f[:-1] + f[1:]                         # f_i + f_{i+1}, for each interval
+    w = np.zeros(f.shape, dtype=_ftype(f))
+    w[1:] += 0.5 * s
+    w[:-1] -= 0.5 * s
+    return np.moveaxis(w, 0, axis)
+
+
+def trapezoid_adjoint_x(g, f, x, axis=-1):
+    if _is_zero(g):
+        return 0.0
+    full = np.expand_dims(g, axis) * _trapezoid_x_partial(f, x, axis)
+    if np.ndim(x) == 1 and np.ndim(f) != 1:
+        other = tuple(i for i in range(np.ndim(f)) if i != axis % np.ndim(f))
+        return np.sum(full, axis=other)
+    return unbroadcast(full, x)
+
+
+def trapezoid_tangent_x(ddx, f, x, axis=-1):
+    if np.ndim(x) == 1 and np.ndim(f) != 1:
+        shape = [1] * np.ndim(f)
+        shape[axis] = np.shape(x)[0]
+        ddx = np.reshape(ddx, shape)
+    return np.sum(_trapezoid_x_partial(f, x, axis) * ddx, axis=axis)
+
+
+def trapezoid_dx_partial(f, x=None, axis=-1):
+    return np.trapezoid(f, x=x, dx=1.0, axis=axis)
+
+
+# ---- shapes -------------------------------------------------------------------------------------
+def _layout_order(x, order):
+    if order == "A":
+        return "F" if np.isfortran(np.asarray(x)) else "C"
+    return order
+
+
+def _memory_positions(x, order):
+    """For each element of `np.ravel(x, order)`, its index in the C-order ravel of `x`."""
+    x = np.asarray(x)
+    idx = np.empty_like(x, dtype=np.intp)      # keeps x's memory layout
+    idx[...] = np.arange(x.size).reshape(x.shape)
+    return np.ravel(idx, order=order)
+
+
+def reshape_adjoint(g, x, order="C"):
+    if _is_zero(g):
+        return 0.0
+    order = _layout_order(x, order or "C")
+    return np.reshape(g, np.shape(x), order=order)
+
+
+def reshape_tangent(dx, x, y, order="C"):
+    order = _layout_order(x, order or "C")
+    return np.reshape(np.broadcast_to(dx, np.shape(x)), np.shape(y), order=order)
+
+
+def ravel_adjoint(g, x, order="C"):
+    if _is_zero(g):
+        return 0.0
+    if order in ("C", None):
+        return np.reshape(g, np.shape(x))
+    out = np.empty(np.size(x), dtype=_ftype(g))
+    out[_memory_positions(x, order)] = np.ravel(g)
+    return out.reshape(np.shape(x))
+
+
+def ravel_tangent(dx, x, order="C"):
+    dx = np.broadcast_to(dx, np.shape(x))
+    if order in ("C", None):
+        return np.ravel(dx)
+    return np.ravel(dx)[_memory_positions(x, order)]
+
+
+def reshape_method(a, *shape, order="C", copy=None):
+    """`a.reshape(*shape)`: the rule for the method form (any number of dimensions)."""
+    return a.reshape(*shape, order=order)
+
+
+def transpose_axes(axes, ndim):
+    if axes is None:
+        return tuple(reversed(range(ndim)))
+    return tuple(int(a) % ndim for a in axes)
+
+
+def transpose_back(g, axes):
+    """The adjoint of np.transpose(x, axes), negative axes included."""
+    if _is_zero(g):
+        return 0.0
+    return np.transpose(g, np.argsort(transpose_axes(axes, np.ndim(g))))
+
+
+def method_axes(*parts):
+    """The `axes` of `x.transpose(*parts)`: none, one sequence, or several ints."""
+    given = [p for p in parts if p is not None]
+    if not given:
+        return None
+    if len(given) == 1 and not isinstance(given[0], (int, np.integer)):
+        return given[0]
+    return tuple(given)
+
+
+def transpose_method(a, *axes):
+    return a.transpose(*axes)
+
+
+def swapaxes_back(g, axis1, axis2):
+    if _is_zero(g):
+        return 0.0
+    return np.swapaxes(g, axis1, axis2)
+
+
+def matrix_transpose(g):
+    if _is_zero(g):
+        return 0.0
+    return np.swapaxes(g, -1, -2)
+
+
+def moveaxis_back(g, source, destination):
+    if _is_zero(g):
+        return 0.0
+    return np.moveaxis(g, destination, source)
+
+
+def rollaxis_perm(ndim, axis, start=0):
+    axis = int(axis) % ndim
+    start = int(start) + ndim if start < 0 else int(start)
+    perm = list(range(ndim))
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return perm
+    perm.remove(axis)
+    perm.insert(start, axis)
+    return perm
+
+
+def rollaxis_back(g, x, axis, start=0):
+    if _is_zero(g):
+        return 0.0
+    return np.transpose(g, np.argsort(rollaxis_perm(np.ndim(x), axis, start)))
+
+
+def broadcast_back(g, x):
+    """The adjoint of broadcasting `x` to the shape of `g`."""
+    if _is_zero(g):
+        return 0.0
+    return unbroadcast(g, x)
+
+
+def _parts(x):
+    return list(x) if isinstance(x, (list, tuple)) else list(np.asarray(x))
+
+
+def _like_container(pieces, arrays):
+    """Per-element adjoints `pieces` in the structure of `arrays` (a sequence or an array)."""
+    if isinstance(arrays, np.ndarray):
+        return np.stack([np.broadcast_to(p, arrays.shape[1:]) for p in pieces])
+    return tuple(pieces) if isinstance(arrays, tuple) else list(pieces)
+
+
+def concatenate_back(g, arrays, axis=0):
+    parts = _parts(arrays)
+    if _is_zero(g):
+        return _like_container([0.0] * len(parts), arrays)
+    if axis is None:
+        sizes = [np.size(p) for p in parts]
+        pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+        pieces = [np.reshape(q, np.shape(p)) for q, p in zip(pieces, parts, strict=True)]
+    else:
+        sizes = [np.shape(p)[axis] for p in parts]
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return _like_container(pieces, arrays)
+
+
+def stack_back(g, arrays, axis=0):
+    parts = _parts(arrays)
+    if _is_zero(g):
+        return _like_container([0.0] * len(parts), arrays)
+    return _like_container([np.take(g, i, axis=axis) for i in range(len(parts))], arrays)
+
+
+def _joined(kind, p):
+    p = np.asarray(p)
+    if kind == "h":
+        return np.atleast_1d(p)
+    if kind == "v":
+        return np.atleast_2d(p)
+    if kind == "d":
+        return np.atleast_3d(p)
+    return p.reshape(-1, 1) if p.ndim < 2 else p     # column_stack
+
+
+def stacked_back(g, arrays, kind):
+    """The adjoint of np.hstack / vstack / dstack / column_stack (kind h v d c)."""
+    parts = _parts(arrays)
+    if _is_zero(g):
+        return _like_container([0.0] * len(parts), arrays)
+    joined = [_joined(kind, p) for p in parts]
+    axis = {"h": 0 if joined[0].ndim == 1 else 1, "v": 0, "d": 2, "c": 1}[kind]
+    sizes = [j.shape[axis] for j in joined]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    pieces = [np.reshape(q, np.shape(p)) for q, p in zip(pieces, parts, strict=True)]
+    return _like_container(pieces, arrays)
+
+
+def split_back(g, x, y, axis=0):
+    """The adjoint of the list `y = np.split(x, ..., axis)` (and array_split, hsplit...)."""
+    if _is_zero(g):
+        return 0.0
+    pieces = [_dense(gi, yi) for gi, yi in zip(g, y, strict=True)]
+    return np.concatenate(pieces, axis=axis)
+
+
+def split_axis(kind, x):
+    if kind == "h":
+        return 1 if np.ndim(x) > 1 else 0
+    return {"v": 0, "d": 2}[kind]
+
+
+def flip_back(g, axis=None):
+    if _is_zero(g):
+        return 0.0
+    return np.flip(g, axis)
+
+
+def rot90_back(g, k=1, axes=(0, 1)):
+    if _is_zero(g):
+        return 0.0
+    return np.rot90(g, -k, axes)
+
+
+def _negated(shift):
+    if isinstance(shift, (tuple, list)):
+        return type(shift)(-s for s in shift)
+    return -np.asarray(shift) if np.ndim(shift) else -shift
+
+
+def roll_back(g, shift, axis=None):
+    if _is_zero(g):
+        return 0.0
+    return np.roll(g, _negated(shift), axis)
+
+
+def tile_back(g, x, reps):
+    if _is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    n = max(len(shape), len(reps))
+    s = (1,) * (n - len(shape)) + tuple(shape)
+    r = (1,) * (n - len(reps)) + reps
+    g = np.reshape(g, [v for pair in zip(r, s, strict=True) for v in pair])
+    return np.reshape(np.sum(g, axis=tuple(range(0, 2 * n, 2))), shape)
+
+
+def repeat_back(g, x, repeats, axis=None):
+    if _is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    if axis is None:
+        n = int(np.prod(shape))
+        out = np.zeros(n, dtype=_ftype(g))
+        np.add.at(out, np.repeat(np.arange(n), repeats), np.ravel(g))
+        return out.reshape(shape)
+    axis = int(axis) % len(shape)
+    gm = np.moveaxis(g, axis, 0)
+    out = np.zeros((shape[axis],) + gm.shape[1:], dtype=_ftype(g))
+    np.add.at(out, np.repeat(np.arange(shape[axis]), repeats), gm)
+    return np.moveaxis(out, 0, axis)
+
+
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _pad_positions(x, pad_width, mode):
+    """For each element of np.pad(x, pad_width, mode), the C-order index of the element of `x`
+    it copies, or -1 for a constant."""
+    if mode not in _PAD_MODES:
+        raise SourceDiffError(f"np.pad(mode={mode!r}) has no derivative rule (the modes that "
+                              f"have one: {', '.join(_PAD_MODES)})")
+    idx = np.arange(np.size(x)).reshape(np.shape(x))
+    if mode == "constant":
+        return np.pad(idx, pad_width, mode="constant", constant_values=-1)
+    return np.pad(idx, pad_width, mode=mode)
+
+
+def pad_back(g, x, pad_width, mode="constant"):
+    pos = _pad_positions(x, pad_width, mode)
+    if _is_zero(g):
+        return 0.0
+    keep = pos >= 0
+    out = np.bincount(pos[keep], weights=np.broadcast_to(g, pos.shape)[keep],
+                      minlength=np.size(x))
+    return out.astype(_ftype(g), copy=False).reshape(np.shape(x))
+
+
+def pad_tangent(dx, x, pad_width, mode="constant"):
+    pos = _pad_positions(x, pad_width, mode)
+    flat = np.ravel(np.broadcast_to(dx, np.shape(x)))
+    if flat.size == 0:
+        return np.zeros(pos.shape, dtype=_ftype(flat))
+    return np.where(pos >= 0, flat[np.maximum(pos, 0)], 0).astype(_ftype(flat), copy=False)
+
+
+def atleast_back(g, x):
+    if _is_zero(g):
+        return 0.0
+    return np.reshape(g, np.shape(x))
+
+
+def copy_tangent(dx):
+    if isinstance(dx, (list, tuple, dict)):
+        return type(dx)(dx) if not isinstance(dx, dict) else dict(dx)
+    return np.copy(dx) if isinstance(dx, np.ndarray) else dx
+
+
+def astype(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """`a.astype(dtype)`: the rule for the method (derivatives only to floating types)."""
+    return a.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+
+
+def _floating(dtype):
+    return np.dtype(dtype).kind in "fc"
+
+
+def astype_back(g, dtype):
+    return g if _floating(dtype) else 0.0
+
+
+def astype_tangent(dx, x, dtype):
+    if _floating(dtype):
+        return np.asarray(np.broadcast_to(dx, np.shape(x))).astype(dtype)
+    return np.zeros(np.shape(x), dtype=np.float64)
+
+
+def item(a, *args):
+    """`a.item(*args)`."""
+    return a.item(*args)
+
+
+def item_back(g, x, *index):
+    if _is_zero(g):
+        return 0.0
+    out = np.zeros(np.shape(x), dtype=_ftype(np.asarray(x)))
+    index = tuple(i for i in index if i is not None)
+    if len(index) == 1 and isinstance(index[0], tuple):
+        index = index[0]
+    if len(index) <= 1:
+        out.reshape(-1)[index[0] if index else 0] = g
+    else:
+        out[index] = g
+    return out
+
+
+def item_tangent(dx, x, *index):
+    index = tuple(i for i in index if i is not None)
+    return np.asarray(np.broadcast_to(dx, np.shape(x))).item(*index)
+
+
+def array_back(g, x):
+    """The adjoint of np.array(x) / np.asarray(x): `g` in the structure of `x`."""
+    if isinstance(x, (list, tuple)) and not _is_zero(g):
+        return _like_container([g[i] for i in range(len(x))], x)
+    return g
+
+
+def array_tangent(dx, dtype=None):
+    return np.array(dx, dtype=dtype if dtype is None or _floating(dtype) else None)
+
+
+# ---- selection ----------------------------------------------------------------------------------
+def clip_partials(a, a_min, a_max, lo_kw=None, hi_kw=None):
+    """(dy/da, dy/dlo, dy/dhi) for y = min(max(a, lo), hi); at a bound `a` gets the derivative."""
+    lo = a_min if a_min is not None else lo_kw
+    hi = a_max if a_max is not None else hi_kw
+    a = np.asarray(a)
+    if lo is None:
+        m, p_a, p_lo = a, np.ones(a.shape, dtype=bool), np.zeros(a.shape, dtype=bool)
+    else:
+        m = np.maximum(a, lo)
+        p_a, p_lo = a >= lo, a < lo
+    if hi is None:
+        inside, p_hi = np.ones(np.shape(m), dtype=bool), np.zeros(np.shape(m), dtype=bool)
+    else:
+        inside, p_hi = m <= hi, m > hi
+    return p_a & inside, p_lo & inside, p_hi
+
+
+def clip_da(a, a_min, a_max, lo=None, hi=None):
+    return clip_partials(a, a_min, a_max, lo, hi)[0]
+
+
+def clip_dlo(a, a_min, a_max, lo=None, hi=None):
+    return clip_partials(a, a_min, a_max, lo, hi)[1]
+
+
+def clip_dhi(a, a_min, a_max, lo=None, hi=None):
+    return clip_partials(a, a_min, a_max, lo, hi)[2]
+
+
+def _take_index(x, indices, axis, mode):
+    n = np.size(x) if axis is None else np.shape(x)[axis]
+    indices = np.asarray(indices)
+    if mode == "wrap":
+        indices = indices % n
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    return indices
+
+
+def take_back(g, x, indices, axis=None, mode="raise"):
+    if _is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    idx = _take_index(x, indices, axis, mode)
+    if axis is None:
+        out = np.zeros(int(np.prod(shape)), dtype=_ftype(g))
+        np.add.at(out, np.ravel(idx), np.ravel(np.broadcast_to(g, idx.shape)))
+        return out.reshape(shape)
+    axis = int(axis) % len(shape)
+    out = np.zeros(shape, dtype=_ftype(g))
+    np.add.at(out, (slice(None),) * axis + (idx,), g)
+    return out
+
+
+def take_tangent(dx, x, indices, axis=None, mode="raise"):
+    return np.take(np.broadcast_to(dx, np.shape(x)), indices, axis=axis, mode=mode)
+
+
+def _along_index(x, indices, axis):
+    shape = np.shape(x)
+    indices = np.asarray(indices)
+    out_shape = np.broadcast_shapes(
+        tuple(1 if i == axis else n for i, n in enumerate(shape)),
+        tuple(1 if i == axis else n for i, n in enumerate(indices.shape)))
+    index = []
+    for i in range(len(shape)):
+        if i == axis:
+            index.append(indices)
+            continue
+        view = [1] * len(shape)
+        view[i] = out_shape[i]
+        ar = np.arange(out_shape[i]) if shape[i] != 1 else np.zeros(out_shape[i], dtype=int)
+        index.append(ar.reshape(view))
+    return tuple(index)
+
+
+def take_along_back(g, x, indices, axis=-1):
+    if _is_zero(g):
+        return 0.0
+    if axis is None:
+        out = np.zeros(np.size(x), dtype=_ftype(g))
+        np.add.at(out, indices, g)
+        return out.reshape(np.shape(x))
+    axis = int(axis) % np.ndim(x)
+    out = np.zeros(np.shape(x), dtype=_ftype(g))
+    np.add.at(out, _along_index(x, indices, axis), g)
+    return out
+
+
+def sort_perm(x, axis=-1):
+    return np.argsort(x, axis=axis, kind="stable")
+
+
+def sort_back(g, x, axis=-1):
+    """The adjoint of np.sort: `g` sent back through the sorting permutation."""
+    if _is_zero(g):
+        return 0.0
+    perm = sort_perm(x, axis)
+    if axis is None:
+        out = np.empty(np.size(x), dtype=_ftype(g))
+        out[perm] = np.ravel(g)
+        return out.reshape(np.shape(x))
+    out = np.empty(np.shape(x), dtype=_ftype(g))
+    np.put_along_axis(out, perm, np.broadcast_to(g, np.shape(x)), axis=axis)
+    return out
+
+
+def sort_tangent(dx, x, axis=-1):
+    perm = sort_perm(x, axis)
+    dx = np.broadcast_to(dx, np.shape(x))
+    if axis is None:
+        return np.ravel(dx)[perm]
+    return np.take_along_axis(dx, perm, axis=axis)
+
+
+def _selected(condlist):
+    """For each condition of np.select, where it is the first true one."""
+    taken = None
+    out = []
+    for cond in condlist:
+        cond = np.asarray(cond, dtype=bool)
+        out.append(cond if taken is None else cond & ~taken)
+        taken = cond if taken is None else taken | cond
+    return out, taken
+
+
+def select_back_choices(g, condlist, choicelist):
+    if _is_zero(g):
+        return [0.0] * len(choicelist)
+    picks, _ = _selected(condlist)
+    pieces = [unbroadcast(np.where(p, g, 0).astype(_ftype(g), copy=False), c)
+              for p, c in zip(picks, choicelist, strict=True)]
+    return _like_container(pieces, choicelist)
+
+
+def select_back_default(g, condlist, default):
+    if _is_zero(g):
+        return 0.0
+    _, taken = _selected(condlist)
+    return unbroadcast(np.where(taken, 0, g).astype(_ftype(g), copy=False), default)
+
+
+def select_tangent_choices(dchoices, condlist, choicelist, y):
+    parts = [np.broadcast_to(d, np.shape(c)) for d, c in zip(dchoices, choicelist, strict=True)]
+    return np.select(condlist, parts, 0.0) + _zeros_for(y)
+
+
+def select_tangent_default(ddefault, condlist, y):
+    _, taken = _selected(condlist)
+    return np.where(taken, 0, ddefault) + _zeros_for(y)
+
+
+# ---- constructors -------------------------------------------------------------------------------
+def fill_tangent(dfill, y):
+    """The tangent of np.full / np.full_like: the fill value's tangent everywhere."""
+    if not _floating(np.asarray(y).dtype):
+        return np.zeros(np.shape(y), dtype=np.float64)
+    return np.broadcast_to(dfill, np.shape(y)).astype(np.asarray(y).dtype)
+
+
+def fill_back(g, y, fill):
+    if _is_zero(g) or not _floating(np.asarray(y).dtype):
+        return 0.0
+    return unbroadcast(g, fill)
+
+
+def _linspace_t(y, num, endpoint, axis):
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint, dtype=_ftype(y))
+    shape = [1] * np.ndim(y)
+    shape[axis] = num
+    return t.reshape(shape)
+
+
+def _no_retstep(retstep):
+    if retstep:
+        raise SourceDiffError("np.linspace(..., retstep=True) has no derivative rule; compute "
+                              "the step from start and stop")
+
+
+def linspace_back(g, y, x, which, num=50, endpoint=True, retstep=False, axis=0):
+    _no_retstep(retstep)
+    if _is_zero(g):
+        return 0.0
+    axis = int(axis) % np.ndim(y)
+    t = _linspace_t(y, num, endpoint, axis)
+    w = t if which == "stop" else 1 - t
+    return unbroadcast(np.sum(g * w, axis=axis), x)
+
+
+def linspace_tangent(dx, y, which, num=50, endpoint=True, retstep=False, axis=0):
+    _no_retstep(retstep)
+    axis = int(axis) % np.ndim(y)
+    t = _linspace_t(y, num, endpoint, axis)
+    w = t if which == "stop" else 1 - t
+    return np.broadcast_to(np.expand_dims(dx, axis) * w, np.shape(y)).copy()
+
+
+# ---- products and linear algebra ----------------------------------------------------------------
+def vdot_back(g, other, x):
+    if _is_zero(g):
+        return 0.0
+    return np.reshape(g * np.asarray(other), np.shape(x))
+
+
+def inner_back_a(g, a, b):
+    if _is_zero(g):
+        return 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    na, nb = np.ndim(a), np.ndim(b)
+    return np.tensordot(g, b, axes=(tuple(range(na - 1, na - 1 + nb - 1)),
+                                    tuple(range(nb - 1))))
+
+
+def inner_back_b(g, a, b):
+    if _is_zero(g):
+        return 0.0
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    na = np.ndim(a)
+    return np.tensordot(g, a, axes=(tuple(range(na - 1)), tuple(range(na - 1))))
+
+
+def outer_back_a(g, a, b):
+    if _is_zero(g):
+        return 0.0
+    return np.reshape(np.dot(g, np.ravel(b)), np.shape(a))
+
+
+def outer_back_b(g, a, b):
+    if _is_zero(g):
+        return 0.0
+    return np.reshape(np.dot(np.ravel(a), g), np.shape(b))
+
+
+def _tensordot_axes(a, b, axes):
+    na, nb = np.ndim(a), np.ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        return list(range(na - axes, na)), list(range(axes))
+    axa, axb = axes
+    axa = [axa] if isinstance(axa, (int, np.integer)) else list(axa)
+    axb = [axb] if isinstance(axb, (int, np.integer)) else list(axb)
+    return [int(i) % na for i in axa], [int(i) % nb for i in axb]
+
+
+def tensordot_back_a(g, a, b, axes=2):
+    if _is_zero(g):
+        return 0.0
+    axa, axb = _tensordot_axes(a, b, axes)
+    free_a = [i for i in range(np.ndim(a)) if i not in axa]
+    free_b = [i for i in range(np.ndim(b)) if i not in axb]
+    g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
+    r = np.tensordot(g, b, axes=(g_axes, free_b))           # free_a + axb (matching axa)
+    return np.transpose(r, np.argsort(free_a + axa))
+
+
+def tensordot_back_b(g, a, b, axes=2):
+    if _is_zero(g):
+        return 0.0
+    axa, axb = _tensordot_axes(a, b, axes)
+    free_a = [i for i in range(np.ndim(a)) if i not in axa]
+    free_b = [i for i in range(np.ndim(b)) if i not in axb]
+    r = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))   # axa order + free_b
+    return np.transpose(r, np.argsort(axb + free_b))
+
+
+def kron_back(g, a, b, which):
+    if _is_zero(g):
+        return 0.0
+    a, b = np.asarray(a), np.asarray(b)
+    n = max(a.ndim, b.ndim)
+    sa = (1,) * (n - a.ndim) + a.shape
+    sb = (1,) * (n - b.ndim) + b.shape
+    g = np.reshape(g, [v for pair in zip(sa, sb, strict=True) for v in pair])
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    ia, ib = letters[:n], letters[n:2 * n].upper()
+    gi = "".join(p for pair in zip(ia, ib, strict=True) for p in pair)
+    if which == "a":
+        return np.einsum(f"{gi},{ib}->{ia}", g, b.reshape(sb)).reshape(a.shape)
+    return np.einsum(f"{gi},{ia}->{ib}", g, a.reshape(sa)).reshape(b.shape)
+
+
+def cross_back(g, a, b, which):
+    """The adjoint of np.cross(a, b) (vectors along the last axis) for `which` in a, b."""
+    if _is_zero(g):
+        return 0.0
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape[-1] == 3 and b.shape[-1] == 3:
+        r = np.cross(b, g) if which == "a" else np.cross(g, a)
+    else:   # 2-vectors: y = a0 b1 - a1 b0 (a scalar per pair)
+        other = b if which == "a" else a
+        sign = 1 if which == "a" else -1
+        r = sign * np.stack([g * other[..., 1], -g * other[..., 0]], axis=-1)
+        if other.shape[-1] == 3 or (a if which == "a" else b).shape[-1] == 3:
+            raise SourceDiffError("np.cross of a 2-vector and a 3-vector has no derivative "
+                                  "rule")
+    return unbroadcast(r, a if which == "a" else b)
+
+
+def _full_conv_back(g, a, v, which):
+    """Adjoint of the full convolution of a and v, for `which` operand."""
+    other = v if which == "a" else a
+    return np.correlate(g, other, "valid")
+
+
+def _conv_window(n, m, mode):
+    """(start, length) of np.convolve(mode) inside the full convolution."""
+    lo, hi = min(n, m), max(n, m)
+    if mode == "full":
+        return 0, n + m - 1
+    if mode == "same":
+        return (lo - 1) // 2, hi
+    return lo - 1, hi - lo + 1
+
+
+def _corr_window(n, m, mode):
+    if mode == "full":
+        return 0, n + m - 1
+    if n >= m:
+        return _conv_window(n, m, mode)
+    if mode == "same":
+        return n - 1 - (n - 1) // 2, m
+    return n - 1, m - n + 1
+
+
+def _embed(g, start, full):
+    out = np.zeros(full, dtype=_ftype(g))
+    out[start:start + np.size(g)] = g
+    return out
+
+
+def convolve_back(g, a, v, which, mode="full"):
+    if _is_zero(g):
+        return 0.0
+    n, m = np.size(a), np.size(v)
+    start, _ = _conv_window(n, m, mode)
+    gf = _embed(g, start, n + m - 1)
+    return _full_conv_back(gf, np.asarray(a), np.asarray(v), which)
+
+
+def correlate_back(g, a, v, which, mode="valid"):
+    """np.correlate(a, v, mode) is a window of the full convolution of a with v reversed."""
+    if _is_zero(g):
+        return 0.0
+    n, m = np.size(a), np.size(v)
+    start, _ = _corr_window(n, m, mode)
+    gf = _embed(g, start, n + m - 1)
+    a, vr = np.asarray(a), np.asarray(v)[::-1]
+    if which == "a":
+        return _full_conv_back(gf, a, vr, "a")
+    return _full_conv_back(gf, a, vr, "v")[::-1]
+
+
+def _swap(m):
+    return np.swapaxes(m, -1, -2)
+
+
+def inv_back(g, y):
+    if _is_zero(g):
+        return 0.0
+    return -_swap(y) @ g @ _swap(y)
+
+
+def det_back(g, a, y):
+    if _is_zero(g):
+        return 0.0
+    return (np.asarray(g * y)[..., None, None]) * _swap(np.linalg.inv(a))
+
+
+def det_tangent(da, a, y):
+    return y * np.einsum("...ij,...ji->...", np.linalg.inv(a), da)
+
+
+def slogdet_back(g, a):
+    if _is_zero(g) or _is_zero(g[1]):
+        return 0.0
+    return np.asarray(g[1])[..., None, None] * _swap(np.linalg.inv(a))
+
+
+def slogdet_tangent(da, a, y):
+    return (np.zeros_like(y[0], dtype=_ftype(y[1])),
+            np.einsum("...ij,...ji->...", np.linalg.inv(a), da))
+
+
+def _as_matrix_rhs(b):
+    return np.ndim(b) == 1
+
+
+def solve_back_b(g, a, b):
+    if _is_zero(g):
+        return 0.0
+    if _as_matrix_rhs(b):
+        gb = np.linalg.solve(_swap(a), g[..., None])[..., 0]
+    else:
+        gb = np.linalg.solve(_swap(a), g)
+    return unbroadcast(gb, b)
+
+
+def solve_back_a(g, a, b, y):
+    if _is_zero(g):
+        return 0.0
+    if _as_matrix_rhs(b):
+        gb = np.linalg.solve(_swap(a), g[..., None])
+        return unbroadcast(-gb * y[..., None, :], a)
+    gb = np.linalg.solve(_swap(a), g)
+    return unbroadcast(-gb @ _swap(y), a)
+
+
+def solve_tangent_a(da, a, b, y):
+    if _as_matrix_rhs(b):
+        return -np.linalg.solve(a, (da @ y[..., None]))[..., 0]
+    return -np.linalg.solve(a, da @ y)
+
+
+def solve_tangent_b(db, a, b, y):
+    db = np.broadcast_to(db, np.shape(b))
+    if _as_matrix_rhs(b):
+        return np.linalg.solve(a, db[..., None])[..., 0] + _zeros_for(y)
+    return np.linalg.solve(a, db) + _zeros_for(y)
+
+
+def _phi(m):
+    """The lower triangle of `m` with its diagonal halved."""
+    out = np.tril(m)
+    idx = np.arange(m.shape[-1])
+    out[..., idx, idx] *= 0.5
+    return out
+
+
+def cholesky_back(g, y, upper=False):
+    """The adjoint of L = np.linalg.cholesky(A), which reads only the lower triangle of A
+    (the upper one with upper=True): the gradient lives in the triangle that is read."""
+    if _is_zero(g):
+        return 0.0
+    if upper:
+        return _swap(cholesky_back(_swap(g), _swap(y)))
+    lower = y
+    linv = np.linalg.inv(lower)
+    s = _swap(linv) @ _phi(_swap(lower) @ g) @ linv
+    full = s + _swap(s)
+    idx = np.arange(s.shape[-1])
+    full[..., idx, idx] = s[..., idx, idx]
+    return np.tril(full)
+
+
+def cholesky_tangent(da, y, upper=False):
+    if upper:
+        return _swap(cholesky_tangent(_swap(da), _swap(y)))
+    lower = y
+    sym = np.tril(da) + _swap(np.tril(da, -1))
+    linv = np.linalg.inv(lower)
+    return lower @ _phi(linv @ sym @ _swap(linv))
+
+
+def matrix_power_back(g, a, n):
+    if _is_zero(g):
+        return 0.0
+    n = int(n)
+    if n == 0:
+        return 0.0
+    if n < 0:
+        b = np.linalg.inv(a)
+        gb = matrix_power_back(g, b, -n)
+        return -_swap(b) @ gb @ _swap(b)
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=_ftype(np.asarray(a))),
+                              np.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    return sum(_swap(powers[k]) @ g @ _swap(powers[n - 1 - k]) for k in range(n))
+
+
+def matrix_power_tangent(da, a, n):
+    n = int(n)
+    if n == 0:
+        return np.zeros(np.shape(a), dtype=_ftype(np.asarray(a)))
+    if n < 0:
+        b = np.linalg.inv(a)
+        return matrix_power_tangent(-b @ da @ b, b, -n)
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1], dtype=_ftype(np.asarray(a))),
+                              np.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    return sum(powers[k] @ da @ powers[n - 1 - k] for k in range(n))
+
+
+def _chain(arrays):
+    mats = [np.asarray(m) for m in arrays]
+    first_vec, last_vec = mats[0].ndim == 1, mats[-1].ndim == 1
+    if first_vec:
+        mats[0] = mats[0][None, :]
+    if last_vec:
+        mats[-1] = mats[-1][:, None]
+    return mats, first_vec, last_vec
+
+
+def multi_dot_back(g, arrays):
+    if _is_zero(g):
+        return _like_container([0.0] * len(arrays), arrays)
+    mats, first_vec, last_vec = _chain(arrays)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    left = [None] * len(mats)
+    right = [None] * len(mats)
+    acc = None
+    for i, m in enumerate(mats):
+        left[i] = acc
+        acc = m if acc is None else acc @ m
+    acc = None
+    for i in reversed(range(len(mats))):
+        right[i] = acc
+        acc = mats[i] if acc is None else mats[i] @ acc
+    pieces = []
+    for i, m in enumerate(mats):
+        gi = g
+        if left[i] is not None:
+            gi = left[i].T @ gi
+        if right[i] is not None:
+            gi = gi @ right[i].T
+        pieces.append(np.reshape(gi, np.shape(arrays[i])))
+    return _like_container(pieces, arrays)
+
+
+def multi_dot_tangent(darrays, arrays):
+    terms = []
+    for i, d in enumerate(darrays):
+        if _is_zero(d):
+            continue
+        parts = list(arrays)
+        parts[i] = np.broadcast_to(d, np.shape(arrays[i]))
+        terms.append(np.linalg.multi_dot(parts))
+    if not terms:
+        return np.zeros(np.shape(np.linalg.multi_dot(list(arrays))))
+    return sum(terms[1:], terms[0])
+
+
+def trace_back(g, x, offset=0, axis1=0, axis2=1):
+    if _is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    n1, n2 = shape[axis1], shape[axis2]
+    eye = np.eye(n1, n2, k=offset, dtype=_ftype(g, np.asarray(x)))
+    full = np.asarray(g)[..., None, None] * eye
+    return np.moveaxis(full, (-2, -1), (axis1 % len(shape), axis2 % len(shape)))
+
+
+def diagonal_back(g, x, offset=0, axis1=0, axis2=1):
+    if _is_zero(g):
+        return 0.0
+    shape = np.shape(x)
+    a1, a2 = axis1 % len(shape), axis2 % len(shape)
+    rest = [n for i, n in enumerate(shape) if i not in (a1, a2)]
+    out = np.zeros(rest + [shape[a1], shape[a2]], dtype=_ftype(g))
+    k = np.shape(g)[-1]
+    rows = np.arange(k) + max(0, -offset)
+    cols = np.arange(k) + max(0, offset)
+    out[..., rows, cols] = g
+    return np.moveaxis(out, (-2, -1), (a1, a2))
+
+
+def diag_back(g, v, k=0):
+    if _is_zero(g):
+        return 0.0
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    return diagonal_back(g, v, k)
+
+
+def linalg_trace_back(g, x, offset=0):
+    return trace_back(g, x, offset, -2, -1)
+
+
+def linalg_diagonal_back(g, x, offset=0):
+    return diagonal_back(g, x, offset, -2, -1)
+
+
+def vecdot_back(g, other, x, axis=-1):
+    if _is_zero(g):
+        return 0.0
+    return unbroadcast(np.expand_dims(g, axis) * np.asarray(other), x)
+
+
+# ---- norms --------------------------------------------------------------------------------------
+def _norm_plan(x, ord, axis):
+    """('vector' | 'matrix', reduced axes) the way np.linalg.norm decides."""
+    nd = np.ndim(x)
+    if axis is None:
+        if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
+            return "fro", tuple(range(nd))
+        axis = tuple(range(nd))
+    elif isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    axis = tuple(int(a) % nd for a in axis)
+    if len(axis) == 1:
+        return "vector", axis
+    return "matrix", axis
+
+
+def _safe_div(num, den):
+    safe = np.where(den == 0, 1, den)
+    return np.where(den == 0, 0, num / safe)
+
+
+def _vector_weights(x, y, ord, axes):
+    ftype = _ftype(x)
+    if ord is None or ord == 2:
+        w = _safe_div(x, y)
+    elif ord == np.inf or ord == -np.inf:
+        w = np.sign(x) * _tied(np.abs(x) == y, axes, ftype)
+    elif ord == 0:
+        w = np.zeros(np.shape(x))
+    elif ord == 1:
+        w = np.sign(x)
+    else:
+        ax = np.abs(x)
+        w = np.sign(x) * _safe_div(ax ** (ord - 1), y ** (ord - 1))
+    return np.asarray(w).astype(ftype, copy=False)
+
+
+def _matrix_weights(x, y, ord, axes):
+    row, col = axes
+    ftype = _ftype(x)
+    if ord in ("fro", "f", None):
+        return _safe_div(x, y).astype(ftype, copy=False)
+    if ord in (1, -1, np.inf, -np.inf):
+        sums_over, pick_over = (row, col) if ord in (1, -1) else (col, row)
+        sums = np.sum(np.abs(x), axis=sums_over, keepdims=True)
+        return (np.sign(x) * _tied(sums == y, (pick_over,), ftype)).astype(ftype, copy=False)
+    if ord in (2, -2, "nuc"):
+        xm = np.moveaxis(x, (row, col), (-2, -1))
+        u, s, vt = np.linalg.svd(xm, full_matrices=False)
+        if ord == "nuc":
+            w = u @ vt
+        else:
+            k = 0 if ord == 2 else -1
+            w = u[..., :, k, None] * vt[..., k, None, :]
+        return np.moveaxis(w, (-2, -1), (row, col)).astype(ftype, copy=False)
+    raise SourceDiffError(f"np.linalg.norm(ord={ord!r}) has no derivative rule")
+
+
+def _norm_weights(x, y, axes, ord, kind):
+    if kind == "matrix":
+        return _matrix_weights(x, y, ord, axes)
+    if kind == "fro":
+        return _safe_div(x, y).astype(_ftype(x), copy=False)
+    return _vector_weights(x, y, ord, axes)
+
+
+def norm_back(g, x, y, ord=None, axis=None, keepdims=False):
+    if _is_zero(g):
+        return 0.0
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    kind, axes = _norm_plan(x, ord, axis)
+    ye = _unreduce(y, x, axes, keepdims)
+    return _unreduce(g, x, axes, keepdims) * _norm_weights(x, ye, axes, ord, kind)
+
+
+def norm_tangent(dx, x, y, ord=None, axis=None, keepdims=False):
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    kind, axes = _norm_plan(x, ord, axis)
+    ye = _unreduce(y, x, axes, keepdims)
+    w = _norm_weights(x, ye, axes, ord, kind)
+    out = np.sum(w * dx, axis=axes, keepdims=bool(keepdims))
+    return out if np.ndim(out) else out[()]
+
+
+def vector_norm_back(g, x, y, axis=None, keepdims=False, ord=2):
+    if _is_zero(g):
+        return 0.0
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    axes = _axis_tuple(axis, x.ndim)
+    ye = _unreduce(y, x, axes, keepdims)
+    return _unreduce(g, x, axes, keepdims) * _vector_weights(x, ye, ord, axes)
+
+
+def vector_norm_tangent(dx, x, y, axis=None, keepdims=False, ord=2):
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    axes = _axis_tuple(axis, x.ndim)
+    w = _vector_weights(x, _unreduce(y, x, axes, keepdims), ord, axes)
+    out = np.sum(w * dx, axis=axes, keepdims=bool(keepdims))
+    return out if np.ndim(out) else out[()]
+
+
+def matrix_norm_back(g, x, y, keepdims=False, ord="fro"):
+    nd = np.ndim(x)
+    return norm_back(g, x, y, ord, (nd - 2, nd - 1), keepdims)
+
+
+def matrix_norm_tangent(dx, x, y, keepdims=False, ord="fro"):
+    nd = np.ndim(x)
+    return norm_tangent(dx, x, y, ord, (nd - 2, nd - 1), keepdims)
+
+
+# ---- einsum -------------------------------------------------------------------------------------
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_operands(subscripts, optimize, operands):
+    if not isinstance(subscripts, str):
+        raise SourceDiffError("np.einsum has a derivative rule only for the subscripts-string "
+                              "form, np.einsum('ij,jk->ik', a, b)")
+    if not isinstance(optimize, (bool, str, list, tuple)):
+        raise SourceDiffError("np.einsum with more than 8 operands has no derivative rule")
+    ops = list(operands)
+    while ops and ops[-1] is None:
+        ops.pop()
+    return ops
+
+
+def _einsum_parse(subscripts, ops):
+    """Input subscripts and the output subscript, with `...` spelled out as letters."""
+    subs = subscripts.replace(" ", "")
+    ins, _, out = subs.partition("->")
+    explicit = "->" in subs
+    ins = ins.split(",")
+    used = set(subs) - set(".,->")
+    free = [c for c in _LETTERS if c not in used]
+    widths = [np.ndim(op) - len(s.replace("...", "")) for s, op in zip(ins, ops, strict=True)
+              if "..." in s]
+    width = max(widths, default=0)
+    ell = "".join(free[:width])
+    spelled = []
+    for s, op in zip(ins, ops, strict=True):
+        if "..." in s:
+            k = np.ndim(op) - len(s.replace("...", ""))
+            s = s.replace("...", ell[width - k:])
+        spelled.append(s)
+    if explicit:
+        out = out.replace("...", ell)
+    else:
+        letters = "".join(spelled)
+        out = ell + "".join(sorted(c for c in set(letters) - set(ell)
+                                   if letters.count(c) == 1))
+    return spelled, out
+
+
+def einsum_back(g, k, subscripts, optimize, *operands):
+    ops = _einsum_operands(subscripts, optimize, operands)
+    if _is_zero(g):
+        return 0.0
+    ins, out = _einsum_parse(subscripts, ops)
+    target, x = ins[k], np.asarray(ops[k])
+    others = [(s, op) for j, (s, op) in enumerate(zip(ins, ops, strict=True)) if j != k]
+    uniq = "".join(dict.fromkeys(target))
+    have = set(out).union(*[set(s) for s, _ in others])
+    present = "".join(c for c in uniq if c in have)
+    expr = ",".join([out] + [s for s, _ in others]) + "->" + present
+    r = np.einsum(expr, g, *[op for _, op in others], optimize=optimize)
+    # letters only `x` has: its derivative is constant along them
+    sizes = {c: x.shape[target.index(c)] for c in uniq}
+    r = np.expand_dims(r, tuple(i for i, c in enumerate(uniq) if c not in have))
+    # sum over the axes that broadcasting stretched (size 1 in x)
+    stretched = tuple(i for i, c in enumerate(uniq) if sizes[c] == 1 and r.shape[i] != 1)
+    if stretched:
+        r = np.sum(r, axis=stretched, keepdims=True)
+    r = np.broadcast_to(r, tuple(sizes[c] for c in uniq))
+    if len(uniq) == len(target):
+        return np.array(r, dtype=_ftype(r, x))
+    full = np.zeros(x.shape, dtype=_ftype(r, x))
+    np.einsum(target + "->" + uniq, full)[...] = r     # a writable view of the diagonal
+    return full
+
+
+def einsum_tangent(k, dk, subscripts, optimize, *operands):
+    ops = _einsum_operands(subscripts, optimize, operands)
+    ops[k] = np.broadcast_to(dk, np.shape(ops[k]))
+    return np.einsum(subscripts, *ops, optimize=optimize)

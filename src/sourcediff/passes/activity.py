@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .. import nodes as N
 from .. import rules
 from ..frontend import MISSING
 from .anf import operands
@@ -58,6 +59,8 @@ class Op:
             atoms = [a for p, a in self.args.items() if p in params]
         elif self.kind == "subscript":
             atoms = [self.args["value"]]
+        elif self.kind == "setitem":
+            atoms = [self.args["x"], self.args["v"]]
         else:
             atoms = list(self.args.values())
         return {a.id for a in atoms if isinstance(a, gast.Name)}
@@ -84,6 +87,10 @@ class Classifier:
         return isinstance(node, gast.Name) and node.id in self.locals
 
     def classify(self, value):
+        if isinstance(value, gast.Assign):   # x[i] = v
+            target = value.targets[0]
+            index = {f"i{i}": n for i, n in enumerate(_index_atoms(target.slice))}
+            return Op("setitem", {"x": N.name(target.value.id), "v": value.value, **index})
         if isinstance(value, gast.Name) and value.id in self.locals:
             return Op("copy", {"x": value})
         if isinstance(value, (gast.Constant, gast.JoinedStr, gast.Name, gast.Attribute)) and \
@@ -197,6 +204,8 @@ def assignments(stmts):
             target = stmt.targets[0]
             if isinstance(target, gast.Name):
                 yield [target.id], stmt.value, stmt
+            elif isinstance(target, gast.Subscript):
+                yield [target.value.id], stmt, stmt    # in-place write: the value is the stmt
             else:
                 yield [e.id for e in target.elts], stmt.value, stmt
         elif isinstance(stmt, gast.If):
@@ -246,7 +255,7 @@ def activity(body, classify, wrt, output):
     for targets, value, stmt in assignments(body):
         if value is None:
             continue
-        if isinstance(stmt.targets[0], gast.Tuple):   # unpacking
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Tuple):
             edges += [(t, value.id) for t in targets]
             continue
         op = classify(value)
@@ -284,67 +293,89 @@ def kind_of_value(x):
     return None
 
 
-def _join(kinds):
-    kinds = set(kinds)
-    if kinds == {SCALAR}:
+BOTTOM, TOP = "bottom", "top"   # not determined yet / differs between definitions
+
+
+def _join_sites(values):
+    """The kind of a name from the kinds its definitions give (undetermined ones skipped)."""
+    values = {v for v in values if v != BOTTOM}
+    if not values:
+        return BOTTOM
+    if values == {SCALAR}:
         return SCALAR
-    if ARRAY in kinds and kinds <= {SCALAR, ARRAY}:
+    if ARRAY in values and values <= {SCALAR, ARRAY}:
         return ARRAY
-    return None
+    return TOP
+
+
+def _join_operands(values):
+    """The kind of an elementwise result from its operands' kinds."""
+    values = set(values)
+    if BOTTOM in values:
+        return BOTTOM
+    return _join_sites(values)
 
 
 _SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, builtins.abs,
                                  builtins.round, builtins.max, builtins.min)}
-_SCALAR_MODULES = (math,)
+
+
+def _fixpoint(sites, evaluate, known):
+    """Iterate `known[name] = join of evaluate(site)` from the bottom up until stable."""
+    for _ in range(4 * len(sites) + 4):
+        changed = False
+        for name, defs in sites.items():
+            value = _join_sites(evaluate(name, d) for d in defs)
+            if value != BOTTOM and known.get(name, BOTTOM) != value:
+                known[name] = value
+                changed = True
+        if not changed:
+            break
+    return known
 
 
 def kinds(body, classify, param_kinds):
     """name -> 'scalar' | 'array' for names whose kind is the same at every definition."""
-    known = dict(param_kinds)
     sites = {}
     for targets, value, stmt in assignments(body):
         for t in targets:
             sites.setdefault(t, []).append((value, stmt, len(targets) > 1))
-    for name in param_kinds:
-        sites.setdefault(name, []).append(("param", name, False))
-    for _ in range(len(sites) + 1):
-        changed = False
-        for name, defs in sites.items():
-            kind = _join(_site_kind(v, s, unpack, classify, known) for v, s, unpack in defs)
-            if known.get(name) != kind:
-                known[name] = kind
-                changed = True
-        if not changed:
-            break
-    return {n: k for n, k in known.items() if k is not None}
+    known = {}
+    for name, kind in param_kinds.items():
+        sites.setdefault(name, []).append(("param", kind, False))
+    _fixpoint(sites, lambda name, d: _site_kind(d[0], d[1], d[2], classify, known), known)
+    return {n: k for n, k in known.items() if k in (SCALAR, ARRAY)}
 
 
 def _site_kind(value, stmt, unpack, classify, known):
     if value == "param":
-        return known.get(stmt) if stmt else None
+        return stmt or TOP
+    if isinstance(value, gast.Assign):   # an in-place write keeps the kind
+        return BOTTOM
     if value is None:
         return SCALAR   # a loop index over a range
     if unpack:
-        return None
+        return TOP
     op = classify(value)
     if op.kind == "copy":
-        return known.get(op.args["x"].id)
+        return known.get(op.args["x"].id, BOTTOM)
     if op.kind == "const":
         if isinstance(value, gast.Constant):
-            return SCALAR if isinstance(value.value, (int, float)) else None
-        return None
+            return SCALAR if isinstance(value.value, (int, float)) else TOP
+        return TOP
     if op.kind == "rule":
         rule = op.rule
         if getattr(rule.func, "__module__", None) == "math" or id(rule.func) in _SCALAR_FUNCS:
             return SCALAR
         if rule.elementwise:
-            return _join(_atom_kind(a, known) for a in op.args.values())
-        return None
+            return _join_operands(_atom_kind(a, known) for p, a in op.args.items()
+                                  if p not in rule.static)
+        return TOP
     if op.kind == "nondiff" and isinstance(value, gast.Call) and isinstance(value.func,
                                                                           gast.Name):
         if value.func.id == "len":
             return SCALAR
-    return None
+    return TOP
 
 
 def shape_classes(body, classify, params, known_kinds):
@@ -354,62 +385,64 @@ def shape_classes(body, classify, params, known_kinds):
     `t = x ** 2; u = t - 3 * x` puts `t` and `u` in the class of `x`: their adjoints need no
     unbroadcasting even when nothing is known about `x`.
     """
-    classes = {p: ("scalar" if known_kinds.get(p) == SCALAR else p) for p in params}
     sites = {}
     for targets, value, _ in assignments(body):
         for t in targets:
             sites.setdefault(t, []).append((value, len(targets) > 1))
     for p in params:
-        if p in sites:
-            sites[p].append(("param", False))
-    for _ in range(len(sites) + 2):
-        changed = False
-        for name, defs in sites.items():
-            found = {_site_class(name, v, unpack, classify, classes, known_kinds)
-                     for v, unpack in defs}
-            cls = found.pop() if len(found) == 1 else None
-            if classes.get(name) != cls:
-                classes[name] = cls
-                changed = True
-        if not changed:
-            break
-    return {n: c for n, c in classes.items() if c is not None}
+        sites.setdefault(p, []).append(("param", False))
+    classes = {}
+    _fixpoint(sites, lambda name, d: _site_class(name, d[0], d[1], classify, classes,
+                                                 known_kinds), classes)
+    return {n: c for n, c in classes.items() if c not in (TOP, BOTTOM)}
 
 
 def _site_class(name, value, unpack, classify, classes, known_kinds):
     if value == "param":
-        return name
+        return "scalar" if known_kinds.get(name) == SCALAR else name
+    if isinstance(value, gast.Assign):   # an in-place write keeps the shape
+        return BOTTOM
     if value is None:
         return "scalar"
     if unpack:
-        return None
+        return TOP
     op = classify(value)
     if op.kind == "copy":
-        return classes.get(op.args["x"].id)
+        return classes.get(op.args["x"].id, BOTTOM)
     if op.kind == "const":
         if isinstance(value, gast.Constant) and isinstance(value.value, (int, float)):
             return "scalar"
-        return None
+        return TOP
     if op.kind == "rule" and op.rule.elementwise:
         found = set()
-        for atom in op.args.values():
+        for p, atom in op.args.items():
+            if p in op.rule.static:
+                continue
             if isinstance(atom, gast.Constant):
                 if not isinstance(atom.value, (int, float)):
-                    return None
+                    return TOP
                 continue
             if not isinstance(atom, gast.Name):
-                return None
-            cls = classes.get(atom.id)
-            if cls is None:
-                return None
+                return TOP
+            cls = classes.get(atom.id, BOTTOM)
+            if cls in (TOP, BOTTOM):
+                return cls
             if cls != "scalar":
                 found.add(cls)
         if len(found) > 1:
-            return None
+            return TOP
         return found.pop() if found else "scalar"
     if _site_kind(value, None, False, classify, known_kinds) == SCALAR:
         return "scalar"
-    return None
+    return TOP
+
+
+def _atom_kind(atom, known):
+    if isinstance(atom, gast.Constant):
+        return SCALAR if isinstance(atom.value, (int, float)) else TOP
+    if isinstance(atom, gast.Name):
+        return known.get(atom.id, BOTTOM)
+    return TOP
 
 
 def numeric_names(body, classify):
@@ -417,21 +450,13 @@ def numeric_names(body, classify):
     containers, so their derivatives add with `+`."""
     found = set()
     for targets, value, _ in assignments(body):
-        if value is None or len(targets) != 1:
+        if value is None or len(targets) != 1 or isinstance(value, gast.Assign):
             continue
         op = classify(value)
         if op.kind == "rule" and op.rule.elementwise:
             found.add(targets[0])
             found |= {a.id for a in op.args.values() if isinstance(a, gast.Name)}
     return found
-
-
-def _atom_kind(atom, known):
-    if isinstance(atom, gast.Constant):
-        return SCALAR if isinstance(atom.value, (int, float)) else None
-    if isinstance(atom, gast.Name):
-        return known.get(atom.id)
-    return None
 
 
 def local_names(tree):

@@ -5,6 +5,7 @@ After this pass every statement is one of:
 * `x = <op>` where `<op>` is a name, a constant, a global reference (`np.pi`), `a + b`, `-a`,
   `a < b`, `f(a, k=b)`, `a.attr`, `a[i, 1:n]`, `(a, b)`, `[a, b]` or `{k: a}`
 * `a, b = t` (unpacking a name)
+* `x[i, 1:n] = a` (an in-place write into a named array, list or dict)
 * `if c:` / `for i in r:` / `while c:` with a name as condition or iterable
 * `if stop: break` as the last statement of a loop body
 * `return a`, `assert ...`, `raise ...`, `print(...)`
@@ -238,6 +239,13 @@ class Normalizer:
     def bind(self, target, expr, out):
         if isinstance(target, gast.Name):
             self.assign_to(target.id, expr, out)
+        elif isinstance(target, gast.Subscript):
+            # x[i] = v: an in-place write, kept as one statement over atoms
+            value = self.atom(expr, out)
+            index = self.index(target.slice, out)
+            store = gast.Subscript(value=N.name(target.value.id), slice=index,
+                                   ctx=gast.Store())
+            out.append(N.assign(store, value, self.line))
         elif isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
                 raise self.src.error(UnsupportedSyntaxError, "starred unpacking is not "

@@ -38,8 +38,6 @@ REFUSED = {
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.NamedExpr: ("an assignment expression (`:=`)", "assign on a separate line"),
-    gast.GeneratorExp: ("a generator expression", "build a list with a for loop"),
-    gast.ListComp: ("a list comprehension", "build the list with a for loop and append"),
     gast.SetComp: ("a set comprehension", "use a list"),
     gast.DictComp: ("a dict comprehension", "build the dict with a for loop"),
     gast.Set: ("a set literal", "use a list or a tuple"),
@@ -91,12 +89,25 @@ class Fence(gast.NodeVisitor):
                 self.check_target(elt)
             return
         if isinstance(target, gast.Subscript):
-            self.refuse(target, "assignment into an element or slice (in-place write)",
-                        "build a new array instead (e.g. with np.where or np.concatenate)")
+            if isinstance(target.value, gast.Name):
+                self.visit(target.slice)
+                return
+            self.refuse(target, "assignment into an element of an expression",
+                        "assign into a named array or container: `x[i] = v` or `x[i][j]` as "
+                        "`row = x[i]; row[j] = v` is also refused; index with a tuple "
+                        "`x[i, j] = v`")
         if isinstance(target, gast.Attribute):
             self.refuse(target, "assignment to an attribute",
                         "keep the value in a local variable")
+        if isinstance(target, gast.Starred):
+            self.refuse(target, "starred unpacking (`a, *rest = ...`)",
+                        "index or slice the sequence instead")
         self.refuse(target, f"assignment to {type(target).__name__}", "assign to a name")
+
+    def visit_comprehension(self, node):
+        if node.is_async:
+            self.refuse(node, "an async comprehension", "use a plain for loop")
+        self.generic_visit(node)
 
     def visit_For(self, node):
         if node.orelse:

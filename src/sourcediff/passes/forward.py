@@ -28,6 +28,13 @@ from .reverse import missing_rule
 from .templates import instantiate
 
 
+def _walk_stmts(stmts):
+    for stmt in stmts:
+        yield stmt
+        for field in ("body", "orelse"):
+            yield from _walk_stmts(getattr(stmt, field, None) or [])
+
+
 def _is_push(stmt):
     return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
             and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "_push")
@@ -40,6 +47,9 @@ class Forward:
         self.namer = unit.namer_for(an)
         self.dot = DerivativeNames(self.namer, "tangent")
         self.modules = unit.module_names(an.fs)
+        self.written = {s.targets[0].value.id for s in _walk_stmts(an.body)
+                        if isinstance(s, gast.Assign) and isinstance(s.targets[0],
+                                                                     gast.Subscript)}
 
     def zero(self, atom):
         if self.an.kind(atom) == SCALAR:
@@ -62,6 +72,8 @@ class Forward:
         if isinstance(stmt, gast.Assign):
             if isinstance(stmt.targets[0], gast.Tuple):
                 return self.unpack(stmt)
+            if isinstance(stmt.targets[0], gast.Subscript):
+                return self.setitem(stmt)
             return self.assign(stmt)
         if isinstance(stmt, gast.If):
             return [N.if_(stmt.test, self.block(stmt.body), self.block(stmt.orelse),
@@ -100,6 +112,9 @@ class Forward:
         expr = self.tangent(stmt, op, target)
         if expr is None:
             expr = self.zero(N.name(target))
+        elif target in self.written:
+            # written in place later: its tangent must be an array of its own
+            expr = N.call("_sd.owned", [expr, N.name(target)])
         return [stmt, N.assign(dname, expr, line)]
 
     def tangent(self, stmt, op, target):
@@ -154,6 +169,17 @@ class Forward:
         for term in terms[1:]:
             expr = N.add(expr, term)
         return expr
+
+    def setitem(self, stmt):
+        """`x[i] = v` -> `x_dot[i] = v_dot` (x_dot is a fresh array: see `assign`)."""
+        target = stmt.targets[0]
+        name = target.value.id
+        if name not in self.an.active:
+            return [stmt]
+        value = self.tangent_of(stmt.value) or self.zero(stmt.value)
+        store = gast.Subscript(value=N.name(self.dot[name]), slice=target.slice,
+                               ctx=gast.Store())
+        return [stmt, N.assign(store, value, stmt.lineno)]
 
     def unpack(self, stmt):
         targets = [e.id for e in stmt.targets[0].elts]

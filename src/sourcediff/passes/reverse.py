@@ -39,7 +39,7 @@ from __future__ import annotations
 import gast
 
 from .. import nodes as N
-from ..errors import MissingRuleError, SourceDiffError
+from ..errors import MissingRuleError, SourceDiffError, UnsupportedSyntaxError
 from ..naming import DerivativeNames
 from .activity import (
     ARRAY,
@@ -95,8 +95,23 @@ class Analysis:
         self.kinds = kinds(self.body, self.classify,
                            {p: k for p, k in param_kinds.items() if k is not None})
         self.reassigned = assigned_names(self.body)
+        self.check_augmented_aliases(param_kinds)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)
+
+    def check_augmented_aliases(self, param_kinds):
+        """`z = x; z += v` is exact for numbers; for arrays NumPy would change `x` too."""
+        known = all(k is not None for k in param_kinds.values()) or not param_kinds
+        if not known:
+            return   # the general version shown by `.source`; calls compile specialized ones
+        for name, other, node in getattr(self.fs, "augmented_aliases", ()):
+            if self.kinds.get(name) != SCALAR:
+                raise self.fs.error(
+                    UnsupportedSyntaxError,
+                    f"`{name} += ...` would change `{other}` too when they are arrays "
+                    f"(`{name}` and `{other}` name one value)", node,
+                    hint=f"copy it first (`{name} = {other}.copy()`) or write "
+                         f"`{name} = {name} + ...`")
 
     def shape_class(self, atom):
         if isinstance(atom, gast.Constant):
@@ -154,6 +169,8 @@ class Reverse:
         if isinstance(stmt, gast.Assign):
             if isinstance(stmt.targets[0], gast.Tuple):
                 return self.adj_unpack(stmt, zero)
+            if isinstance(stmt.targets[0], gast.Subscript):
+                return self.adj_setitem(stmt, zero)
             return self.adj_assign(stmt, zero)
         if isinstance(stmt, gast.If):
             return self.adj_if(stmt, zero)
@@ -289,6 +306,29 @@ class Reverse:
         else:
             code.append(N.assign(dname, N.add(N.name(dname), expr)))
 
+    def adj_setitem(self, stmt, zero):
+        """`x[i] = v`: v's adjoint is dx[i]; the overwritten elements' adjoint is zero."""
+        target = stmt.targets[0]
+        name = target.value.id
+        index = slice_expr(target.slice)
+        code = []
+        if name in self.an.active and name not in zero:
+            dx = N.name(self.d[name])
+            self.read(index)
+            value = stmt.value
+            if self.an.is_active(value):
+                # v may have been broadcast into the slice: sum back to v's shape
+                expr = N.call("_sd.unbroadcast", [N.call("_sd.getitem", [dx, index]), value])
+                self.read(value)
+                self.accumulate(value, expr, zero, code)
+            code.append(N.assign(self.d[name], N.call("_sd.zero_at", [dx, index])))
+        marker = N.assign(gast.Subscript(value=N.name(name), slice=target.slice,
+                                         ctx=gast.Store()), N.call(POP), stmt.lineno)
+        marker.sd_site = (id(stmt), name)
+        self.sites.append(marker)
+        code.append(marker)
+        return code, zero
+
     def adj_unpack(self, stmt, zero):
         targets = [e.id for e in stmt.targets[0].elts]
         source = stmt.value
@@ -381,6 +421,16 @@ class Reverse:
 
     def fwd_stmt(self, stmt, maybe, defined):
         out = []
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+            target = stmt.targets[0]
+            name = target.value.id
+            if name in self.reads:
+                # save the elements this write overwrites; the adjoint sweep puts them back
+                self.pushed.add((id(stmt), name))
+                old = N.call("_sd.snapshot", [N.name(name), slice_expr(target.slice)])
+                out.append(N.expr(N.call(PUSH, [old]), stmt.lineno))
+            out.append(stmt)
+            return out
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
             names = [target.id] if isinstance(target, gast.Name) else [e.id for e in

@@ -8,6 +8,8 @@ import builtins
 import math
 import operator
 
+from .. import runtime
+
 from .registry import elementwise, nondifferentiable, rule
 
 # ---- arithmetic operators: y = a (op) b
@@ -39,6 +41,14 @@ rule(builtins.max, "a, b",
 rule(builtins.min, "a, b",
      adjoint={"a": "d[y] if a <= b else 0.0", "b": "0.0 if a <= b else d[y]"},
      tangent={"a": "d[a] if a <= b else 0.0", "b": "0.0 if a <= b else d[b]"})
+
+# ---- lists
+rule(runtime.append, "seq, item",
+     adjoint={"seq": "_sd.append_adjoint_seq(d[y], seq)", "item": "_sd.append_adjoint_item(d[y])"},
+     tangent={None: "_sd.append_tangent(seq, d[seq], d[item])"})
+rule(builtins.sum, "seq, start=0",
+     adjoint={"seq": "_sd.sum_adjoint_list(d[y], seq)", "start": "d[y]"},
+     tangent={None: "_sd.sum_tangent_list(d[seq], d[start])"})
 
 # ---- math
 elementwise(math.sin, "x", x="math.cos(x)")

@@ -64,4 +64,17 @@ rule(rt.dot_adjoint_b, "g, a, b",
      tangent={"g": "_sd.dot_adjoint_b(d[g], a, b)", "a": "_sd.dot_adjoint_b(g, d[a], b)"},
      static="b")
 
+rule(rt.snapshot, "x, index",
+     adjoint={"x": "_sd.unsubscript(d[y], x, index)"},
+     tangent={"x": "_sd.snapshot(d[x], index)"},
+     static="index")
+rule(rt.zero_at, "g, index",
+     adjoint={"g": "_sd.zero_at(d[y], index)"},
+     tangent={"g": "_sd.zero_at(d[g], index)"},
+     static="index")
+rule(rt.owned, "t, x",
+     adjoint={"t": "d[y]"},
+     tangent={"t": "_sd.owned(d[t], x)"},
+     static="x")
+
 nondifferentiable(rt.count, rt.sign, rt.zero_like, rt.check_scalar, rt.stop_gradient)

@@ -1,0 +1,120 @@
+"""Comprehensions: list comprehensions and generator expressions become explicit loops.
+
+Before::
+
+    s = sum([w * v for v in xs if v > 0])
+
+After::
+
+    comp1 = []
+    for v1 in xs:
+        if v1 > 0:
+            comp1 = _sd.append(comp1, w * v1)
+    s = sum(comp1)
+
+The loop variables get fresh names, so they never clobber the function's own variables. A
+generator expression is evaluated eagerly into a list (its consumer, `sum`, `np.array`, ...,
+sees the same values).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import gast
+
+from .. import nodes as N
+from ..errors import UnsupportedSyntaxError
+
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        return node
+
+
+class _Hoist(gast.NodeTransformer):
+    """Replaces comprehensions in one statement by names, collecting the loops that build
+    them."""
+
+    def __init__(self, src, namer, line):
+        self.src = src
+        self.namer = namer
+        self.line = line
+        self.before = []
+
+    def visit_ListComp(self, node):
+        return self.build(node)
+
+    def visit_GeneratorExp(self, node):
+        return self.build(node)
+
+    def visit_DictComp(self, node):
+        raise self.src.error(UnsupportedSyntaxError, "a dict comprehension is not supported",
+                             node, hint="build the dict with a for loop")
+
+    def visit_SetComp(self, node):
+        raise self.src.error(UnsupportedSyntaxError, "a set comprehension is not supported",
+                             node, hint="use a list comprehension")
+
+    def build(self, node):
+        node = self.generic_visit(node)   # inner comprehensions first
+        result = self.namer.fresh("comp")
+        mapping = {}
+        for gen in node.generators:
+            for target in gast.walk(gen.target):
+                if isinstance(target, gast.Name) and target.id not in mapping:
+                    mapping[target.id] = self.namer.fresh(target.id)
+        rename = _Rename(mapping)
+        elt = rename.visit(copy.deepcopy(node.elt))
+        body = [N.assign(result, N.call("_sd.append", [N.name(result), elt]), self.line)]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                body = [N.if_(rename.visit(copy.deepcopy(cond)), body, lineno=self.line)]
+            target = rename.visit(copy.deepcopy(gen.target))
+            body = [N.for_(target, gen.iter, body, self.line)]
+        # the first generator's iterable is evaluated in the enclosing scope; later ones may
+        # read earlier loop variables, which the renaming above already covers
+        loops = body
+        for stmt in gast.walk(loops[0]):
+            if isinstance(stmt, gast.For) and stmt is not loops[0]:
+                stmt.iter = rename.visit(stmt.iter)
+        self.before += [N.assign(result, N.gast_list([]), self.line)] + loops
+        return N.name(result)
+
+
+def _hoist_block(src, namer, stmts):
+    out = []
+    for stmt in stmts:
+        line = getattr(stmt, "lineno", None)
+        if isinstance(stmt, gast.While) and any(isinstance(n, COMPREHENSIONS)
+                                                for n in gast.walk(stmt.test)):
+            raise src.error(UnsupportedSyntaxError, "a comprehension in a while condition is "
+                            "not supported", stmt, hint="compute it in the loop body")
+        hoist = _Hoist(src, namer, line)
+        for field in ("value", "test", "iter", "targets", "target"):
+            part = getattr(stmt, field, None)
+            if part is None or isinstance(stmt, gast.While) and field == "test":
+                continue
+            if isinstance(part, list):
+                setattr(stmt, field, [hoist.visit(p) for p in part])
+            else:
+                setattr(stmt, field, hoist.visit(part))
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list):
+                setattr(stmt, field, _hoist_block(src, namer, getattr(stmt, field)))
+        out += hoist.before + [stmt]
+    return out
+
+
+def expand_comprehensions(src, namer):
+    """Turn every list comprehension and generator expression into a loop (see module doc)."""
+    src.tree.body = _hoist_block(src, namer, src.tree.body)
+    return src
