@@ -575,5 +575,5 @@ def source(derivative):
     return derivative.source
 
 
-__all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp", "jacobian", "jvp",
-           "nondifferentiable", "source", "tangent", "value_and_grad", "vjp"]
+__all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp",
+           "jacobian", "jvp", "nondifferentiable", "source", "tangent", "value_and_grad", "vjp"]

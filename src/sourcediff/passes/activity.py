@@ -15,7 +15,6 @@ t1:active  x:active  n:varied  out:useful
 from __future__ import annotations
 
 import builtins
-import math
 import operator
 import types
 from dataclasses import dataclass, field

@@ -9,7 +9,6 @@ import math
 import operator
 
 from .. import runtime
-
 from .registry import elementwise, nondifferentiable, rule
 
 # ---- arithmetic operators: y = a (op) b
