@@ -52,11 +52,21 @@ class Derivative:
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
         if isinstance(func, Derivative):
-            # a derivative of a derivative: forward mode over the generated code
+            # a derivative of a derivative: forward mode over the generated reverse-mode code
             if kind == "vjp":
                 raise SourceDiffError(
                     f"vjp of {func.__name__} (itself a derivative) is not supported",
                     hint="use jvp, hessian or hvp for higher-order derivatives")
+            if func.kind not in ("grad", "value_and_grad", "jvp"):
+                raise SourceDiffError(f"cannot differentiate a `{func.kind}` derivative again")
+            if func.mode == "forward" and func.kind != "jvp":
+                if isinstance(func.func, Derivative):
+                    raise SourceDiffError(
+                        "third and higher derivatives are not supported",
+                        hint="sourcediff differentiates a reverse-mode derivative once more "
+                             "(grad(grad(f)), hessian, hvp)")
+                func = _transform(func.kind, func.func, func.wrt_arg, mode="reverse",
+                                  optimize=func.optimize)
             mode = "forward"
         self.func = func
         self.kind = kind
@@ -65,36 +75,61 @@ class Derivative:
         self.preserve_result = preserve_result
         self.params, self.signature = _params(func)
         self.wrt_names, self.wrt_tuple = _normalize_wrt(func, self.params, wrt)
+        self.wrt_arg = wrt
         self.wrt_index = [self.params.index(w) for w in self.wrt_names]
-        self.specs = {}
+        self.specs = {}       # argument kinds -> Compiled
+        self.by_types = {}    # argument types -> (Compiled, wrt indices holding arrays)
+        extra = len(self.wrt_names) if kind == "jvp" else int(kind == "vjp")
+        self.nargs = len(self.params) + extra
         functools.update_wrapper(self, func, updated=())
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = self.__name__
 
     # ---- calling
     def __call__(self, *args, **kwargs):
-        extra = len(self.wrt_names) if self.kind == "jvp" else int(self.kind == "vjp")
-        if kwargs or len(args) != len(self.params) + extra:
+        if kwargs or len(args) != self.nargs:
             args = self._bind(args, kwargs)
-        key = tuple(map(kind_of_value, args[:len(self.params)]))
-        spec = self.specs.get(key)
-        if spec is None or spec.stale():
-            spec = self._compile(key)
+        # fast path: one dict lookup on the argument types, one staleness check
+        entry = self.by_types.get(tuple(map(type, args)))
+        if entry is None or entry[0].stale():
+            entry = self._specialize(args)
+        spec, array_wrt = entry
+        for i in array_wrt:
+            if args[i].dtype.kind != "f":
+                _check_wrt_value(self, i, args[i])
+        try:
+            return spec.call(*args)
+        except runtime.NotScalarError as exc:
+            raise self._non_scalar(exc.args[0], spec) from None
+
+    def _specialize(self, args):
+        """Compile (or find) the version for these argument kinds; validate `wrt` once."""
+        n = len(self.params)
         for i in self.wrt_index:
             _check_wrt_value(self, i, args[i])
-        try:
-            if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
-                return self._forward_grad(spec.fn, args)
-            return spec.fn(*args)
-        except runtime.NotScalarError as exc:
-            value = exc.args[0]
-            src = parse_function(self.func)
-            raise src.error(
-                NonScalarOutputError,
-                f"{self.kind} needs a scalar output, but {self.func.__name__} returned "
-                f"{_describe(value)}", lineno=spec.return_line,
-                hint="reduce the output (e.g. np.sum) or use sourcediff.vjp / "
-                     "sourcediff.jacobian for non-scalar outputs") from None
+        spec = self.specs.get(tuple(map(kind_of_value, args[:n])))
+        if spec is None or spec.stale():
+            spec = self._compile(tuple(map(kind_of_value, args[:n])))
+        if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
+            spec.call = functools.partial(self._forward_grad, spec.fn)
+        else:
+            spec.call = spec.fn
+        array_wrt = tuple(i for i in self.wrt_index if isinstance(args[i], np.ndarray))
+        entry = (spec, array_wrt)
+        self.by_types[tuple(map(type, args))] = entry
+        return entry
+
+    def _forward_grad(self, fn, *args):
+        return self._forward_gradient(fn, args)
+
+    def _non_scalar(self, value, spec):
+        src = parse_function(self.func)
+        return src.error(
+            NonScalarOutputError,
+            f"{self.kind} needs a scalar output, but {self.func.__name__} returned "
+            f"{_describe(value)}", lineno=spec.return_line,
+            hint="reduce the output (e.g. np.sum) or use sourcediff.vjp / "
+                 "sourcediff.jacobian for non-scalar outputs")
 
     def _bind(self, args, kwargs):
         extra = ()
@@ -112,7 +147,7 @@ class Derivative:
         bound.apply_defaults()
         return tuple(bound.arguments[p] for p in self.params) + tuple(extra)
 
-    def _forward_grad(self, fn, args):
+    def _forward_gradient(self, fn, args):
         """Gradient by forward mode: one tangent pass per input element."""
         grads = []
         value = None
@@ -461,6 +496,9 @@ def hessian(func=None, wrt=0):
     """The Hessian of a scalar function: forward mode over the reverse-mode gradient."""
     if func is None:
         return lambda f: hessian(f, wrt)
+    if isinstance(wrt, tuple):
+        raise WrtError("hessian takes a single wrt argument",
+                       hint="for mixed second derivatives use jacobian(grad(f, wrt=a), wrt=b)")
     return Jacobian(_transform("grad", func, wrt), wrt, "forward")
 
 

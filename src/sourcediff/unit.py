@@ -89,6 +89,12 @@ class Unit:
         derivative gives the tangent, and the adjoint too (one tangent per input element)."""
         from .api import _transform
         d = op.func
+        if getattr(d, "kind", None) not in ("grad", "value_and_grad") or d.mode != "reverse":
+            what = getattr(d, "kind", type(d).__name__)
+            raise an.error(SourceDiffError, f"differentiating through a call to a `{what}` "
+                           "derivative is not supported", stmt,
+                           hint="call a reverse-mode sourcediff.grad(...) here, or compute "
+                                "this value outside the differentiated function")
         positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
         keywords = {k: v for k, v in op.args.items() if isinstance(k, str)}
         try:

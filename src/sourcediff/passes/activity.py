@@ -173,7 +173,8 @@ class Classifier:
 
 def _is_library(func):
     module = getattr(func, "__module__", "") or ""
-    return module.split(".")[0] in ("numpy", "scipy", "math", "builtins")
+    return module.split(".")[0] in ("numpy", "scipy", "math", "builtins") or \
+        module == "sourcediff.runtime"
 
 
 def _index_atoms(node):
@@ -247,23 +248,50 @@ class Activity:
             for n in names)
 
 
-def activity(body, classify, wrt, output):
-    """Varied and useful names of `body` for inputs `wrt` and the output name `output`."""
+TAPE = "_tape"
+
+
+def activity(body, classify, wrt, output, params=()):
+    """Varied and useful names of `body` for inputs `wrt` and the output name `output`.
+
+    In generated derivative code (differentiated again for higher orders) the tape is a value
+    like any other: `_push(x)` flows x into `_tape`, `x = _pop()` flows `_tape` into x, and the
+    generated `fwd_g(_tape, ...)` / `bwd_g(_tape, ...)` write and read it. A `_tape` parameter
+    is both an input and an output of the function.
+    """
     edges = []   # (target, source) pairs through which derivatives flow
-    roots = set()   # values popped from a tape carry tangents (higher-order derivatives)
+    sites = {}   # name -> kinds of its definitions, to find integer-valued names
     for targets, value, stmt in assignments(body):
         if value is None:
+            for t in targets:
+                sites.setdefault(t, set()).add("discrete")   # a range loop index
             continue
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Tuple):
             edges += [(t, value.id) for t in targets]
+            for t in targets:
+                sites.setdefault(t, set()).add("value")
             continue
         op = classify(value)
+        target = targets[0]
         if op.kind == "pop":
-            roots.add(targets[0])
-        edges += [(targets[0], s) for s in op.diff_names]
-    varied = set(wrt) | roots
+            edges.append((target, TAPE))
+            sites.setdefault(target, set()).add("pop")
+            continue
+        sites.setdefault(target, set()).add("discrete" if op.kind == "nondiff" else "value")
+        sources = op.diff_names
+        edges += [(target, src) for src in sources]
+        if op.kind == "call" and TAPE in sources:   # fwd_g(_tape, ...) writes into the tape
+            edges += [(TAPE, src) for src in sources if src != TAPE]
+    edges += [(TAPE, name) for name in pushed_names(body)]
+    # names whose every definition is an integer/boolean/range value never carry derivatives
+    discrete = {n for n, kinds_ in sites.items() if kinds_ <= {"discrete", "pop"}
+                and "discrete" in kinds_}
+    edges = [(t, src) for t, src in edges if t not in discrete and src not in discrete]
+    varied = set(wrt)
     useful = {output} if output else set()
-    useful |= pushed_names(body)   # tape code: what is pushed is read back by the adjoint
+    if TAPE in params:
+        varied.add(TAPE)
+        useful.add(TAPE)
     changed = True
     while changed:
         changed = False

@@ -126,7 +126,10 @@ class Forward:
             base = self.tangent_of(stmt.value.value)
             if base is None:
                 return None
-            return N.subscript(base, stmt.value.slice)
+            if self.an.kind(stmt.value.value) == "array":
+                return N.subscript(base, stmt.value.slice)
+            from .reverse import slice_expr
+            return N.call("_sd.getitem", [base, slice_expr(stmt.value.slice)])
         if op.kind in ("pack", "dict"):
             if not any(self.an.is_active(a) for a in op.args.values()):
                 return None

@@ -90,8 +90,9 @@ class Analysis:
         self.body = tree.body[:-1]
         self.return_line = ret.lineno
         self.wrt = list(wrt)
-        self.activity = activity(self.body, self.classify, self.wrt, self.output)
-        self.active = self.activity.active
+        self.activity = activity(self.body, self.classify, self.wrt, self.output, self.params)
+        # the tape carries tangents inside it; it never has a derivative of its own
+        self.active = self.activity.active - {"_tape"}
         self.kinds = kinds(self.body, self.classify,
                            {p: k for p, k in param_kinds.items() if k is not None})
         self.reassigned = assigned_names(self.body)
