@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import io
 import keyword
 import os
@@ -117,7 +118,9 @@ def resolve(module, attr, path):
         obj = obj.__func__
     if not callable(obj):
         raise CLIError(f"{attr} in {path} is not a function (it is a {type(obj).__name__})")
-    return obj
+    method = len(parts) > 1 and isinstance(owner, type) and isinstance(
+        inspect.getattr_static(owner, parts[-1], None), types.FunctionType)
+    return obj, method
 
 
 def _defines(code, name):
@@ -138,6 +141,7 @@ def _suggest(module, name):
 
 
 def load_function(target):
+    """(function, whether it is a method reached through its class) for FILE.py:FUNC."""
     path, attr = split_target(target)
     module = load_module(path)
     return resolve(module, attr, path)
@@ -166,9 +170,24 @@ def parse_wrt(text):
     return parsed[0]
 
 
-def make_grad(func, args, mode=None):
+def default_wrt(func, wrt_text, method=False):
+    """`--wrt` parsed; without it the first parameter, or for a method reached through its class
+    (`Class.method`) the first parameter after `self`."""
+    if wrt_text is not None:
+        return parse_wrt(wrt_text)
+    if method:
+        try:
+            if len(inspect.signature(func).parameters) > 1:
+                return 1
+        except (TypeError, ValueError):
+            pass
+    return 0
+
+
+def make_grad(func, args, mode=None, method=False):
     import sourcediff
-    return sourcediff.grad(func, wrt=parse_wrt(args.wrt), mode=mode or args.mode,
+    return sourcediff.grad(func, wrt=default_wrt(func, args.wrt, method),
+                           mode=mode or args.mode,
                            optimize=not getattr(args, "no_optimize", False))
 
 
@@ -261,10 +280,10 @@ def emit(text, args):
 
 # ---- commands -----------------------------------------------------------------------------------
 def cmd_show(args):
-    func = load_function(args.target)
+    func, method = load_function(args.target)
     stage = args.dump_after
     if stage is None:
-        emit(make_grad(func, args).source, args)
+        emit(make_grad(func, args, method=method).source, args)
         return 0
     from . import codegen, pipeline
     prepare_names = [name for name, _ in pipeline.PREPARE]
@@ -274,7 +293,7 @@ def cmd_show(args):
         return 0
     if stage == "activity":
         from .passes.reverse import Analysis
-        d = make_grad(func, args)   # validates --wrt against the signature
+        d = make_grad(func, args, method=method)   # validates --wrt against the signature
         src, _ = pipeline.prepare(func)
         lines = codegen.render_function(src.tree)
         analysis = Analysis(src, d.wrt_names, {})
@@ -283,10 +302,10 @@ def cmd_show(args):
         emit(text, args)
         return 0
     if stage in ("reverse", "forward"):
-        emit(make_grad(func, args, mode=stage).source, args)
+        emit(make_grad(func, args, mode=stage, method=method).source, args)
         return 0
     # a pass the pipeline lists but this command does not know how to stop after
-    emit(make_grad(func, args).source, args)
+    emit(make_grad(func, args, method=method).source, args)
     return 0
 
 
@@ -300,10 +319,11 @@ def cmd_rules(args):
 
 def cmd_export(args):
     from . import export
-    func = load_function(args.target)
+    func, method = load_function(args.target)
     try:
-        text, public = export.export_source(func, wrt=parse_wrt(args.wrt), mode=args.mode,
-                                            name=args.name, origin=args.target)
+        text, public = export.export_source(func, wrt=default_wrt(func, args.wrt, method),
+                                            mode=args.mode, name=args.name,
+                                            origin=args.target)
     except export.ExportError as exc:
         raise CLIError(f"export: {exc}") from None
     try:
@@ -318,9 +338,11 @@ def cmd_export(args):
 
 def cmd_graph(args):
     from . import graph
-    func = load_function(args.target)
-    d = make_grad(func, args, mode="reverse")
-    dot = graph.dot_graph(func, adjoint_source=d.source if args.adjoint else None)
+    func, method = load_function(args.target)
+    adjoint = None
+    if args.adjoint:
+        adjoint = make_grad(func, args, mode="reverse", method=method).source
+    dot = graph.dot_graph(func, adjoint_source=adjoint)
     output = args.output
     if output is None:
         sys.stdout.write(dot)
@@ -372,7 +394,8 @@ def build_parser():
                            help="reverse (default) or forward mode")
         p.add_argument("--wrt", metavar="ARGS", default=None,
                        help="the parameter(s) to differentiate with respect to, as names or "
-                            "indices separated by commas (default: the first)")
+                            "indices separated by commas (default: the first parameter; for "
+                            "Class.method the first after self)")
 
     show = sub.add_parser("show", help="print the generated derivative code",
                           description="Print the generated derivative source of FUNC.")

@@ -28,7 +28,8 @@ def _expr(node):
 
 def render_block(stmts, indent, lines):
     pad = "    " * indent
-    if not stmts:
+    if all(N.is_comment(s) for s in stmts):
+        stmts = [s for s in stmts if False]
         lines.append(pad + "pass")
     for stmt in stmts:
         if N.is_comment(stmt):

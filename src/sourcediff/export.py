@@ -118,7 +118,11 @@ class _Runtime:
     """runtime.py's top-level statements, and which of them a set of helpers needs."""
 
     def __init__(self):
-        tree = ast.parse(inspect.getsource(runtime))
+        try:
+            with open(inspect.getsourcefile(runtime), encoding="utf-8") as fh:
+                tree = ast.parse(fh.read())
+        except (OSError, TypeError, SyntaxError) as exc:
+            raise ExportError(f"cannot read the source of sourcediff.runtime: {exc}") from None
         self.order = []
         self.defs = {}
         for stmt in tree.body:
@@ -223,7 +227,7 @@ def literal_source(value):
         if any(p is None for p in parts):
             return None
         if isinstance(value, tuple):
-            return "(" + "".join(p + ", " for p in parts).rstrip(" ") + ")" if parts else "()"
+            return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
         return "[" + ", ".join(parts) + "]"
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return f"_np.array({value.tolist()!r}, dtype=_np.{value.dtype.name})"
@@ -235,8 +239,7 @@ def literal_source(value):
 class _Namespace:
     """The export's module namespace: each name bound once, to one thing."""
 
-    def __init__(self, origin):
-        self.origin = origin
+    def __init__(self):
         self.imports = {}        # name -> import line
         self.functions = {}      # name -> (object, source text)
         self.aliases = {}        # name -> source text of `name = ...`
@@ -263,9 +266,6 @@ class _Namespace:
                 return
             self.problems.append((name, f"{where} reads {name!r}, which is not defined"))
             return
-        if value is runtime:
-            self.bind(name, value, where)
-            return
         if value is np or value is math:
             if self.bind(name, value, where):
                 module = value.__name__
@@ -278,12 +278,14 @@ class _Namespace:
                     self.imports[name] = f"import {value.__name__} as {name}"
                 return
             if value.__name__ == "sourcediff" or value.__name__.startswith("sourcediff."):
-                if set(attrs) <= {"stop_gradient"} and self.bind(name, value, where):
+                # only stop_gradient (the identity) can appear in code that is exported
+                others = [a for a in attrs if a != "stop_gradient"]
+                if others:
+                    self.problems.append((name, f"{where} uses {value.__name__}.{others[0]}"))
+                elif self.bind(name, value, where):
                     self.runtime.add("stop_gradient")
                     self.aliases[name] = (f"class {name}:\n    stop_gradient = "
                                           "staticmethod(_sd_stop_gradient)")
-                elif not set(attrs) <= {"stop_gradient"}:
-                    self.problems.append((name, f"{where} uses sourcediff.{attrs[0]}"))
                 return
             self.problems.append((name, f"{where} reads the module {value.__name__!r} as "
                                         f"{name!r}; an export may import only numpy and math"))
@@ -304,7 +306,8 @@ class _Namespace:
             self.user_function(name, value, where)
             return
         kind = type(value).__name__
-        self.problems.append((name, f"{where} reads the module global {name!r} (a {kind})"))
+        self.problems.append((name, f"{where} reads the module global {name!r} (of type "
+                                    f"{kind})"))
 
     def user_function(self, name, func, where):
         if not self.bind(name, func, where):
@@ -476,11 +479,11 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     tree = ast.parse(text)
     defs = {fn.name: fn for fn in tree.body if isinstance(fn, ast.FunctionDef)}
     origin = origin or f"{_short(func.__code__.co_filename)}:{func.__qualname__}"
-    public = name or top.__name__
+    public = name or d.__name__     # grad_FUNC, in both modes
     if not public.isidentifier() or public.startswith("_sd"):
         raise ExportError(f"--name {public!r} is not a usable Python name")
 
-    ns = _Namespace(origin)
+    ns = _Namespace()
     for reserved, value in (("_sd", runtime), ("_np", np), ("_math", math)):
         ns.owner[reserved] = value
     for fn_name in defs:

@@ -385,6 +385,8 @@ def check_scalar(y):
 
 def gradient_like(g, x):
     """`g` with the type, shape and dtype of the argument `x`."""
+    if type(x) is _float and type(g) is _float:
+        return g
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.float64
         if type(g) is _ndarray and g.shape == x.shape:
@@ -822,7 +824,8 @@ def trapezoid_tangent_x(ddx, f, x, axis=-1):
 
 
 def trapezoid_dx_partial(f, x=None, axis=-1):
-    return np.trapezoid(f, x=x, dx=1.0, axis=axis)
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz
+    return trapezoid(f, x=x, dx=1.0, axis=axis)
 
 
 # ---- shapes -------------------------------------------------------------------------------------
@@ -1021,10 +1024,14 @@ def flip_back(g, axis=None):
     return np.flip(g, axis)
 
 
-def rot90_back(g, k=1, axes=(0, 1)):
+def rot90_axes(axes):
+    return (0, 1) if axes is None else axes
+
+
+def rot90_back(g, k=1, axes=None):
     if _is_zero(g):
         return 0.0
-    return np.rot90(g, -k, axes)
+    return np.rot90(g, -k, rot90_axes(axes))
 
 
 def _negated(shift):
@@ -1678,7 +1685,7 @@ def multi_dot_back(g, arrays):
         right[i] = acc
         acc = mats[i] if acc is None else mats[i] @ acc
     pieces = []
-    for i, m in enumerate(mats):
+    for i in range(len(mats)):
         gi = g
         if left[i] is not None:
             gi = left[i].T @ gi

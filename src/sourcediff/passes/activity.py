@@ -347,12 +347,20 @@ _SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, bui
                                  builtins.round, builtins.max, builtins.min)}
 
 
-def _fixpoint(sites, evaluate, known):
+def _same(values):
+    """One value when every determined site agrees, else TOP."""
+    values = {v for v in values if v != BOTTOM}
+    if not values:
+        return BOTTOM
+    return values.pop() if len(values) == 1 else TOP
+
+
+def _fixpoint(sites, evaluate, known, join=_join_sites):
     """Iterate `known[name] = join of evaluate(site)` from the bottom up until stable."""
     for _ in range(4 * len(sites) + 4):
         changed = False
         for name, defs in sites.items():
-            value = _join_sites(evaluate(name, d) for d in defs)
+            value = join(evaluate(name, d) for d in defs)
             if value != BOTTOM and known.get(name, BOTTOM) != value:
                 known[name] = value
                 changed = True
@@ -420,7 +428,7 @@ def shape_classes(body, classify, params, known_kinds):
         sites.setdefault(p, []).append(("param", False))
     classes = {}
     _fixpoint(sites, lambda name, d: _site_class(name, d[0], d[1], classify, classes,
-                                                 known_kinds), classes)
+                                                 known_kinds), classes, join=_same)
     return {n: c for n, c in classes.items() if c not in (TOP, BOTTOM)}
 
 

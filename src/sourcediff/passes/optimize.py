@@ -1,7 +1,8 @@
 """Optimize the generated derivative code; each rewrite runs until nothing changes.
 
 * copy propagation: `dt2 = dt3` followed by reads of `dt2` reads `dt3` instead, when both names
-  are bound exactly once in the function (so they hold the same value wherever both exist);
+  are bound exactly once in the function (so they hold the same value wherever both exist), or,
+  within one straight-line block, until either name is rebound;
 * dead-code elimination: an assignment whose name is never read, and whose value has no side
   effects, goes (including primal values only the output needed, when the output is not
   returned).
@@ -133,7 +134,62 @@ def _dead(stmt, reads):
     return _pure(stmt.value)
 
 
-PASSES = (propagate_copies, eliminate_dead_code)
+def _stored(stmt):
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Store)}
+
+
+def propagate_local_copies(fn):
+    """Within each straight-line block: after `a = b`, reads of `a` read `b` until either is
+    rebound; and `b = a` right after `a = b` (nothing rebound in between) is dropped."""
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        copies = {}   # a -> b: a currently holds the same value as b
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                for field in ("body", "orelse"):
+                    setattr(stmt, field, block(getattr(stmt, field)))
+                killed = _stored(stmt)
+                copies = {a: b for a, b in copies.items()
+                          if a not in killed and b not in killed}
+                if isinstance(stmt, gast.If):
+                    renamer = _Rename(copies)
+                    stmt.test = renamer.visit(stmt.test)
+                    changed |= renamer.changed
+                out.append(stmt)
+                continue
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
+                    isinstance(stmt.value, gast.Name):
+                target, source = stmt.targets[0].id, stmt.value.id
+                if copies.get(source) == target or copies.get(target) == source:
+                    changed = True     # `b = a` where a already equals b
+                    continue
+            renamer = _Rename(copies)
+            if isinstance(stmt, gast.Assign):
+                stmt.value = renamer.visit(stmt.value)
+                for target in stmt.targets:
+                    if isinstance(target, gast.Subscript):   # never the array written into
+                        target.slice = renamer.visit(target.slice)
+            else:
+                renamer.visit(stmt)
+            changed |= renamer.changed
+            killed = _stored(stmt)
+            copies = {a: b for a, b in copies.items() if a not in killed and b not in killed}
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
+                    isinstance(stmt.value, gast.Name) and stmt.targets[0].id != stmt.value.id \
+                    and stmt.targets[0].id not in KEEP:
+                copies[stmt.targets[0].id] = stmt.value.id
+            out.append(stmt)
+        return out
+
+    fn.body = block(fn.body)
+    return changed
+
+
+PASSES = (propagate_copies, propagate_local_copies, eliminate_dead_code)
 
 
 def optimize(fn):

@@ -151,6 +151,7 @@ class Reverse:
         self.pushed = set()        # site keys whose old value the forward sweep pushes
         self.inits = set()         # names that need `x = None` before their first push
         self.uses_tape = False
+        self.invariant = loop_invariants(an)
 
     # ---- the adjoint sweep
     def adj_block(self, stmts, zero):
@@ -414,6 +415,8 @@ class Reverse:
 
     def save(self, stmt, name, maybe, defined, out):
         """Push `name`'s old value before `stmt` overwrites it, if the adjoint needs it."""
+        if name in self.invariant:
+            return   # the same value on every trip through its loop: nothing to restore
         if name in self.reads and name in maybe:
             if name not in defined:
                 self.inits.add(name)
@@ -602,6 +605,58 @@ def missing_rule(an, stmt, op):
     if op.func is not None and not callable(op.func):
         hint = f"{label} is not a function sourcediff can differentiate"
     return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)
+
+
+def loop_invariants(an):
+    """Names bound once, inside a loop, by a pure operation on values no enclosing loop
+    changes: they hold the same value on every trip, so the tape need not save them."""
+    sites = {}
+    for targets, value, stmt in _sites(an.body, None):
+        for t in targets:
+            sites.setdefault(t, []).append((value, stmt))
+    out = set()
+    changed_in = {}
+    for name, defs in sites.items():
+        if len(defs) != 1 or name in an.params:
+            continue
+        value, loop = defs[0]
+        if loop is None or value is None or isinstance(value, gast.Assign):
+            continue
+        op = an.classify(value)
+        if op.kind not in ("rule", "copy", "const", "pack", "nondiff"):
+            continue
+        if id(loop) not in changed_in:
+            changed_in[id(loop)] = assigned_names([loop]) | {s.targets[0].value.id for s in gast.walk(loop)
+                                     if isinstance(s, gast.Assign)
+                                     and isinstance(s.targets[0], gast.Subscript)}
+        if not (operands_of(value) & changed_in[id(loop)]):
+            out.add(name)
+    return out
+
+
+def operands_of(value):
+    return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+
+
+def _sites(stmts, loop):
+    """(targets, value, outermost enclosing loop) for each binding in `stmts`."""
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            target = stmt.targets[0]
+            if isinstance(target, gast.Name):
+                yield [target.id], stmt.value, loop
+            elif isinstance(target, gast.Subscript):
+                yield [target.value.id], stmt, loop
+            else:
+                yield [e.id for e in target.elts], None, loop
+        elif isinstance(stmt, gast.If):
+            yield from _sites(stmt.body, loop)
+            yield from _sites(stmt.orelse, loop)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            outer = loop or stmt
+            if isinstance(stmt, gast.For):
+                yield [stmt.target.id], None, outer
+            yield from _sites(stmt.body, outer)
 
 
 def _definitely_defined(stmts):
