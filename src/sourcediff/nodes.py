@@ -38,6 +38,9 @@ def binop(left, op, right):
 
 
 def add(left, right):
+    """`left + right`, written `left - x` when right is `-x`."""
+    if isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
+        return binop(left, gast.Sub(), right.operand)
     return binop(left, gast.Add(), right)
 
 
