@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import linecache
 import threading
 import weakref
 
@@ -36,6 +37,8 @@ class Compiled:
         self.deps = unit.deps
         self.return_line = return_line
         self.rules_version = registry.VERSION[0]
+        self.unit = unit
+        self.filename = fn.__code__.co_filename
 
     def stale(self):
         if self.rules_version != registry.VERSION[0]:
@@ -101,6 +104,9 @@ class Derivative:
             return spec.call(*args)
         except runtime.NotScalarError as exc:
             raise self._non_scalar(exc.args[0], spec) from None
+        except Exception as exc:
+            _annotate(exc, spec)
+            raise
 
     def _specialize(self, args):
         """Compile (or find) the version for these argument kinds; validate `wrt` once."""
@@ -118,6 +124,11 @@ class Derivative:
         entry = (spec, array_wrt)
         self.by_types[tuple(map(type, args))] = entry
         return entry
+
+    def tape_bytes(self, *args, **kwargs):
+        """Peak bytes of values the forward sweep saves for the adjoint on these arguments."""
+        return runtime.measure_tape(self, *args, **kwargs) if not kwargs else \
+            runtime.measure_tape(lambda: self(*args, **kwargs))
 
     def _forward_grad(self, fn, *args):
         return self._forward_gradient(fn, args)
@@ -268,6 +279,33 @@ def _set_path(x, path, value):
     out = list(x)
     out[head] = _set_path(x[head], rest, value)
     return type(x)(out) if isinstance(x, tuple) else out
+
+
+def _annotate(exc, spec):
+    """Add a note naming the generated line and the user's line it came from."""
+    if not hasattr(exc, "add_note") or getattr(exc, "_sourcediff_noted", False):
+        return
+    tb = exc.__traceback__
+    frame_line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<sourcediff"):
+            frame_line = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if frame_line is None:
+        return
+    filename, line = frame_line
+    text = linecache.getline(filename, line).strip()
+    note = f"sourcediff: raised in the generated derivative, line {line}: {text}"
+    origin = None
+    for compiled in (spec,):
+        if compiled.filename == filename:
+            origin = compiled.unit.user_line(line)
+    if origin is not None:
+        user_file, user_line = origin
+        user_text = linecache.getline(user_file, user_line).strip()
+        note += f"\n  generated from {user_file}:{user_line}: {user_text}"
+    exc.add_note(note)
+    exc._sourcediff_noted = True
 
 
 def func_args(d):

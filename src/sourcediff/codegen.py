@@ -26,12 +26,32 @@ def _expr(node):
     return to_source(node)
 
 
+class Lines(list):
+    """Output lines, each remembering the user line it was generated from (or None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.origins = []
+        self.current = None
+
+    def append(self, line):
+        super().append(line)
+        self.origins.append(self.current)
+
+
+def _origin(lines, stmt):
+    """Statements without a line of their own belong to the user line before them."""
+    if isinstance(lines, Lines) and getattr(stmt, "lineno", None) is not None:
+        lines.current = stmt.lineno
+
+
 def render_block(stmts, indent, lines):
     pad = "    " * indent
     if all(N.is_comment(s) for s in stmts):
         stmts = [s for s in stmts if False]
         lines.append(pad + "pass")
     for stmt in stmts:
+        _origin(lines, stmt)
         if N.is_comment(stmt):
             lines.append(f"{pad}# {stmt.value.value}")
         elif isinstance(stmt, gast.If):
@@ -73,12 +93,23 @@ def render_function(fn, indent=0, lines=None):
     return lines
 
 
-def render_module(functions, header_lines=()):
-    lines = list(header_lines)
+def render_module(functions, header_lines=(), origins=None):
+    """The source text of `functions`. With `origins` (a dict), fill it with
+    {generated line number: (function name, user line number)}."""
+    lines = Lines()
+    for line in header_lines:
+        lines.append(line)
     for i, fn in enumerate(functions):
         if i or lines:
+            lines.current = None
             lines.append("")
+        start = len(lines)
+        lines.current = None
         render_function(fn, 0, lines)
+        if origins is not None:
+            for k in range(start, len(lines)):
+                if lines.origins[k] is not None:
+                    origins[k + 1] = (fn.name, lines.origins[k])
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,8 @@ final derivative into the type, shape and dtype of the argument it belongs to.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 _float = float
@@ -217,6 +219,62 @@ def zero_like(x):
     if isinstance(x, dict):
         return {k: zero_like(v) for k, v in x.items()}
     return 0.0
+
+
+# ---- the tape
+_tracking = threading.local()
+
+
+class _MeasuredTape(list):
+    """A tape that records how many bytes of values it held at its fullest."""
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+        self.peak = 0
+
+    def append(self, value):
+        super().append(value)
+        self.bytes += value_bytes(value)
+        self.peak = max(self.peak, self.bytes)
+
+    def pop(self):
+        value = super().pop()
+        self.bytes -= value_bytes(value)
+        return value
+
+
+def tape():
+    """A new tape for one call of a reverse-mode derivative (a plain list)."""
+    tapes = getattr(_tracking, "tapes", None)
+    if tapes is None:
+        return []
+    measured = _MeasuredTape()
+    tapes.append(measured)
+    return measured
+
+
+def value_bytes(value):
+    """The bytes of data a saved value holds: 8 a float, nbytes an array, containers summed."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(value_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(value_bytes(v) for v in value.values())
+    if isinstance(value, (float, int, np.generic)) and not isinstance(value, bool):
+        return 8
+    return 0
+
+
+def measure_tape(fn, *args):
+    """Call `fn(*args)` and return the peak bytes its tapes held."""
+    _tracking.tapes = []
+    try:
+        fn(*args)
+        return sum(t.peak for t in _tracking.tapes)
+    finally:
+        _tracking.tapes = None
 
 
 # ---- in-place writes and lists
@@ -1426,8 +1484,9 @@ def tensordot_back_a(g, a, b, axes=2):
     free_a = [i for i in range(np.ndim(a)) if i not in axa]
     free_b = [i for i in range(np.ndim(b)) if i not in axb]
     g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
-    r = np.tensordot(g, b, axes=(g_axes, free_b))           # free_a + axb (matching axa)
-    return np.transpose(r, np.argsort(free_a + axa))
+    r = np.tensordot(g, b, axes=(g_axes, free_b))   # free_a, then b's contracted axes in order
+    matched = [axa[axb.index(j)] for j in sorted(axb)]
+    return np.transpose(r, np.argsort(free_a + matched))
 
 
 def tensordot_back_b(g, a, b, axes=2):
@@ -1436,8 +1495,9 @@ def tensordot_back_b(g, a, b, axes=2):
     axa, axb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in axa]
     free_b = [i for i in range(np.ndim(b)) if i not in axb]
-    r = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))   # axa order + free_b
-    return np.transpose(r, np.argsort(axb + free_b))
+    r = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))  # a's contracted, free_b
+    matched = [axb[axa.index(i)] for i in sorted(axa)]
+    return np.transpose(r, np.argsort(matched + free_b))
 
 
 def kron_back(g, a, b, which):

@@ -202,13 +202,25 @@ class Unit:
             optimize(fn)
 
     def text(self):
-        return codegen.render_module(self.functions)
+        self.origins = {}
+        return codegen.render_module(self.functions, origins=self.origins)
 
     def compile(self):
         text = self.text()
         used = {b: v for b, v in self.bindings.items()}
         made = codegen.compile_module(text, self.label, used, self.owners)
         return text, made
+
+    def user_line(self, generated_line):
+        """(file name, line number) of the user's line behind a generated line, or None."""
+        origin = self.origins.get(generated_line)
+        if origin is None:
+            return None
+        name, line = origin
+        owner = self.owners.get(name)
+        if owner is None:
+            return None
+        return owner.__code__.co_filename, line
 
 
 def _defaults(func):

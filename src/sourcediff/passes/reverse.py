@@ -162,7 +162,7 @@ class Reverse:
             line = getattr(stmt, "lineno", None)
             if code and line is not None and line != last_line and not isinstance(
                     stmt, (gast.For, gast.While)) and _emits(code):
-                out.append(N.comment(self.unit.describe_line(self.an.fs, line)))
+                out.append(N.at(N.comment(self.unit.describe_line(self.an.fs, line)), line))
                 last_line = line
             out += code
         return out, zero
@@ -518,7 +518,7 @@ class Reverse:
         head = []
         if self.uses_tape:
             if not split:
-                head.append(N.assign("_tape", N.gast_list([])))
+                head.append(N.assign("_tape", N.call("_sd.tape")))
             if self.pushed or split == "fwd":
                 head.append(N.assign(PUSH, N.attr(N.name("_tape"), "append")))
             if self.pushed and split != "fwd":

@@ -77,4 +77,4 @@ rule(rt.owned, "t, x",
      tangent={"t": "_sd.owned(d[t], x)"},
      static="x")
 
-nondifferentiable(rt.count, rt.sign, rt.zero_like, rt.check_scalar, rt.stop_gradient)
+nondifferentiable(rt.tape, rt.count, rt.sign, rt.zero_like, rt.check_scalar, rt.stop_gradient)
