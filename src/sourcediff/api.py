@@ -11,12 +11,13 @@ import functools
 import inspect
 import linecache
 import threading
+import types
 import weakref
 
 import numpy as np
 
-from . import runtime
-from .errors import NonScalarOutputError, SourceDiffError, WrtError
+from . import codegen, runtime
+from .errors import NonScalarOutputError, SourceDiffError, UnsupportedSyntaxError, WrtError
 from .frontend import parse_function
 from .passes.activity import kind_of_value
 from .passes.forward import Forward
@@ -37,11 +38,17 @@ class Compiled:
         self.deps = unit.deps
         self.return_line = return_line
         self.rules_version = registry.VERSION[0]
+        # the derivative also goes stale when a function's code is replaced in place
+        # (IPython's autoreload does that)
+        self.codes = [(f, f.__code__) for f in dict.fromkeys(unit.owners.values())
+                      if isinstance(f, types.FunctionType)]
         self.unit = unit
         self.filename = fn.__code__.co_filename
 
     def stale(self):
         if self.rules_version != registry.VERSION[0]:
+            return True
+        if any(f.__code__ is not code for f, code in self.codes):
             return True
         return any(g.get(name) is not obj for g, name, obj in self.deps)
 
@@ -54,6 +61,8 @@ class Derivative:
     def __init__(self, func, kind, wrt, mode, optimize, preserve_result):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        if not isinstance(func, (types.FunctionType, Derivative)):
+            parse_function(func)   # raises a NoSourceError that says what to do
         if isinstance(func, Derivative):
             # a derivative of a derivative: forward mode over the generated reverse-mode code
             if kind == "vjp":
@@ -104,6 +113,12 @@ class Derivative:
             return spec.call(*args)
         except runtime.NotScalarError as exc:
             raise self._non_scalar(exc.args[0], spec) from None
+        except runtime.Refused as exc:
+            origin = _origin(exc, spec)
+            raise UnsupportedSyntaxError(
+                exc.args[0], filename=origin and origin[0], lineno=origin and origin[1],
+                line=origin and linecache.getline(*origin),
+                hint="rewrite this line as the message says") from None
         except Exception as exc:
             _annotate(exc, spec)
             raise
@@ -126,9 +141,22 @@ class Derivative:
         return entry
 
     def tape_bytes(self, *args, **kwargs):
-        """Peak bytes of values the forward sweep saves for the adjoint on these arguments."""
-        return runtime.measure_tape(self, *args, **kwargs) if not kwargs else \
-            runtime.measure_tape(lambda: self(*args, **kwargs))
+        """Peak bytes of values the forward sweep saves for the adjoint on these arguments.
+
+        Runs a copy of the derivative whose tapes count what they hold."""
+        if kwargs or len(args) != self.nargs:
+            args = self._bind(args, kwargs)
+        spec, _ = self.by_types.get(tuple(map(type, args))) or self._specialize(args)
+        measuring = getattr(spec, "measuring", None)
+        if measuring is None:
+            text = spec.text.replace("_tape = []", "_tape = _sd.measured_tape()")
+            bindings = dict(spec.unit.bindings)
+            made = codegen.compile_module(text, "tape measurement", bindings, spec.unit.owners)
+            measuring = spec.measuring = made[spec.fn.__name__]
+        call = measuring
+        if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
+            call = functools.partial(self._forward_grad, measuring)
+        return runtime.measure_tape(call, *args)
 
     def _forward_grad(self, fn, *args):
         return self._forward_gradient(fn, args)
@@ -281,6 +309,17 @@ def _set_path(x, path, value):
     return type(x)(out) if isinstance(x, tuple) else out
 
 
+def _origin(exc, spec):
+    """(user file, user line) behind the generated line where `exc` was raised, or None."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == spec.filename:
+            found = tb.tb_lineno
+        tb = tb.tb_next
+    return spec.unit.user_line(found) if found is not None else None
+
+
 def _annotate(exc, spec):
     """Add a note naming the generated line and the user's line it came from."""
     if not hasattr(exc, "add_note") or getattr(exc, "_sourcediff_noted", False):
@@ -383,8 +422,9 @@ def _normalize_wrt(func, params, wrt):
 
 def _wrt_error(func, message):
     code = getattr(func, "__code__", None)
+    line = linecache.getline(code.co_filename, code.co_firstlineno) if code else None
     return WrtError(message, filename=code.co_filename if code else None,
-                    lineno=code.co_firstlineno if code else None,
+                    lineno=code.co_firstlineno if code else None, line=line or None,
                     hint="pass wrt= an index, a parameter name, or a tuple of them")
 
 

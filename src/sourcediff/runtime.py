@@ -19,9 +19,21 @@ def stop_gradient(x):
     return x
 
 
+class Refused(Exception):
+    """Raised by generated code for a construct only recognizable at run time; the API turns it
+    into an UnsupportedSyntaxError naming the user's line."""
+
+
+LIST_ARITHMETIC = ("`+` or `*` on lists joins or repeats them, which sourcediff does not "
+                   "differentiate; build the list with .append(...) in a loop, or use NumPy "
+                   "arrays (np.concatenate)")
+
+
 # ---- broadcasting
 def unbroadcast(g, x):
     """Sum `g` over the axes broadcasting added, so it has the shape of `x`."""
+    if isinstance(x, (list, tuple)) and isinstance(g, (list, tuple)) and len(g) != len(x):
+        raise Refused(LIST_ARITHMETIC)
     gshape = np.shape(g)
     xshape = np.shape(x)
     if gshape == xshape:
@@ -244,13 +256,12 @@ class _MeasuredTape(list):
         return value
 
 
-def tape():
-    """A new tape for one call of a reverse-mode derivative (a plain list)."""
-    tapes = getattr(_tracking, "tapes", None)
-    if tapes is None:
-        return []
+def measured_tape():
+    """A tape that records its peak size (used by `Derivative.tape_bytes` only)."""
     measured = _MeasuredTape()
-    tapes.append(measured)
+    tapes = getattr(_tracking, "tapes", None)
+    if tapes is not None:
+        tapes.append(measured)
     return measured
 
 
@@ -357,6 +368,37 @@ def sum_tangent_list(seq_dot, start_dot):
     return total
 
 
+def sequence(x):
+    """`x` as something indexable by position, for `for v in x`: dicts give their keys,
+    other iterables without `len` a list; lists, tuples, arrays and ranges stay as they are."""
+    if isinstance(x, (list, tuple, np.ndarray, range, str)):
+        return x
+    if isinstance(x, dict):
+        return list(x)
+    return list(x)
+
+
+def keys(mapping):
+    """The keys of a dict, in order (for `for k, v in d.items()`)."""
+    return list(mapping)
+
+
+def sequence_adjoint(g, x):
+    if isinstance(x, dict) or _is_zero(g):
+        return 0.0
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return g
+    return 0.0
+
+
+def sequence_tangent(t, x):
+    if isinstance(x, dict):
+        return 0.0
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return t
+    return 0.0
+
+
 # ---- composition
 def vjp_by_jvp(jvp_fn, args, g):
     """The adjoints of a derivative function's active inputs, one tangent pass per element.
@@ -390,7 +432,11 @@ def vjp_by_jvp(jvp_fn, args, g):
 def broadcast_like(g, x):
     """The adjoint of `unbroadcast(x, ...)`: `g` spread back over `x`'s shape."""
     shape = np.shape(x)
-    return np.broadcast_to(g, shape).copy() if shape != np.shape(g) else g
+    if shape == np.shape(g):
+        return g
+    if isinstance(x, (list, tuple)):
+        raise Refused(LIST_ARITHMETIC)
+    return np.broadcast_to(g, shape).copy()
 
 
 def log_base_derivative(a):

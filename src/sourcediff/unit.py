@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import types
 from dataclasses import dataclass
 
 import gast
@@ -148,8 +149,14 @@ class Unit:
         return N.name(name)
 
     def record(self, an, node, func):
+        """Remember where a callee was found, so a redefinition recompiles the derivative."""
         if isinstance(node, gast.Name) and node.id in an.fs.func.__globals__:
             self.deps.append((an.fs.func.__globals__, node.id, func))
+        elif isinstance(node, gast.Attribute):
+            base = an.fs.resolve(node.value)
+            if isinstance(base, types.ModuleType):   # helpers.h(x): reloading helpers counts
+                self.deps.append((base.__dict__, node.attr, func))
+                self.record(an, node.value, base)
 
     def reverse_call(self, an, stmt, op):
         params, args, active, kinds = self.bind_call(an, stmt, op)

@@ -6,8 +6,9 @@
 * `break` and `continue` become flags, so a loop body only ever leaves through a final
   `if stop: break`; the adjoint sweep can then replay each iteration with the same guards.
 * `while cond:` becomes `c = cond; while c: ...; c = cond`.
-* `for v in seq` (lists, arrays, `enumerate`, `zip`) becomes a loop over `range(len(seq))`
-  that reads `v = seq[k]`, so every loop in the program iterates over a `range`.
+* `for v in seq` (lists, arrays, dicts, `enumerate`, `zip`, `reversed`, `d.items()`) becomes
+  a loop over `range(len(seq))` that reads `v = seq[k]`, so every loop in the program iterates
+  over a `range`.
 
 Before::
 
@@ -21,7 +22,7 @@ Before::
 After::
 
     def f(x):
-        seq1 = x
+        seq1 = _sd.sequence(x)
         stop1 = False
         for k1 in range(len(seq1)):
             v = seq1[k1]
@@ -212,50 +213,54 @@ class Lowering:
         """(statements before the loop, loop index name, statements reading the element)."""
         line = stmt.lineno
         it = stmt.iter
-        kind = self.builtin_call(it)
-        if kind == "range" and isinstance(stmt.target, gast.Name):
+        if self.builtin_call(it) == "range" and isinstance(stmt.target, gast.Name):
             self.range_of = it
             return [], stmt.target, []
         index = self.namer.fresh("k")
-        if kind == "enumerate" and len(it.args) in (1, 2) and not it.keywords and _pair(stmt):
-            seq, head = self.bind(it.args[0], line)
-            count = N.name(index) if len(it.args) == 1 else N.add(N.name(index), it.args[1])
-            reads = [N.assign(stmt.target.elts[0], count, line),
-                     N.assign(stmt.target.elts[1], self.element(seq, index), line)]
-            self.range_of = N.call("range", [N.call("len", [N.name(seq)])])
-            return head, N.store(index), reads
-        if (kind == "zip" and it.args and not it.keywords
-                and isinstance(stmt.target, (gast.Tuple, gast.List))
-                and len(stmt.target.elts) == len(it.args)):
-            seqs, head = [], []
+        head, length, element = self.elements(it, N.name(index), line)
+        self.range_of = N.call("range", [length])
+        return head, N.store(index), [N.assign(stmt.target, element, line)]
+
+    def elements(self, it, index, line):
+        """(statements, length, element at `index`) for iterating over `it` by position:
+        `enumerate`, `zip`, `reversed`, dict `.items()/.keys()/.values()` and sequences."""
+        kind = self.builtin_call(it)
+        if kind == "enumerate" and len(it.args) in (1, 2) and not it.keywords:
+            head, length, inner = self.elements(it.args[0], index, line)
+            count = index if len(it.args) == 1 else N.add(index, it.args[1])
+            return head, length, N.tuple_([count, inner])
+        if kind == "zip" and it.args and not it.keywords:
+            head, lengths, parts = [], [], []
             for arg in it.args:
-                seq, more = self.bind(arg, line)
-                seqs.append(seq)
+                more, length, part = self.elements(arg, index, line)
                 head += more
-            lengths = [N.call("len", [N.name(s)]) for s in seqs]
+                lengths.append(length)
+                parts.append(part)
             size = lengths[0] if len(lengths) == 1 else N.call("min", lengths)
-            reads = [N.assign(t, self.element(s, index), line)
-                     for t, s in zip(stmt.target.elts, seqs, strict=True)]
-            self.range_of = N.call("range", [size])
-            return head, N.store(index), reads
+            return head, size, N.tuple_(parts)
         if kind == "reversed" and len(it.args) == 1 and not it.keywords:
-            # for v in reversed(seq): walk the indices of seq from the end
             seq, head = self.bind(it.args[0], line)
-            last = gast.BinOp(left=N.call("len", [N.name(seq)]), op=gast.Sub(),
-                              right=N.const(1))
-            self.range_of = N.call("range", [last, N.const(-1), N.const(-1)])
-            return head, N.store(index), [N.assign(stmt.target, self.element(seq, index),
-                                                   line)]
-        seq, head = self.bind(it, line)
-        self.range_of = N.call("range", [N.call("len", [N.name(seq)])])
-        return head, N.store(index), [N.assign(stmt.target, self.element(seq, index), line)]
+            size = N.call("len", [N.name(seq)])
+            last = gast.BinOp(left=gast.BinOp(left=size, op=gast.Sub(), right=N.const(1)),
+                              op=gast.Sub(), right=index)
+            return head, N.call("len", [N.name(seq)]), N.subscript(N.name(seq), last)
+        view = _dict_view(it)
+        if view is not None:
+            mapping, head = self.bind(it.func.value, line)
+            keys, more = self.bind(N.call("_sd.keys", [N.name(mapping)]), line)
+            key = N.subscript(N.name(keys), index)
+            value = N.subscript(N.name(mapping), N.subscript(N.name(keys), index))
+            element = {"keys": key, "values": value, "items": N.tuple_([key, value])}[view]
+            return head + more, N.call("len", [N.name(keys)]), element
+        if kind == "range":
+            seq, head = self.bind(it, line)
+        else:
+            seq, head = self.bind(N.call("_sd.sequence", [it]), line)
+        return head, N.call("len", [N.name(seq)]), N.subscript(N.name(seq), index)
 
     def bind(self, expr, line):
         seq = self.namer.fresh("seq")
         return seq, [N.assign(seq, expr, line)]
-
-    def element(self, seq, index):
-        return N.subscript(N.name(seq), N.name(index))
 
     def builtin_call(self, node):
         if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)):
@@ -269,8 +274,13 @@ class Lowering:
         return None
 
 
-def _pair(stmt):
-    return isinstance(stmt.target, (gast.Tuple, gast.List)) and len(stmt.target.elts) == 2
+def _dict_view(node):
+    """'items' / 'keys' / 'values' for `d.items()` and the like, else None."""
+    if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr in ("items", "keys", "values") and not node.args
+            and not node.keywords):
+        return node.func.attr
+    return None
 
 
 def count_returns(stmts):

@@ -165,7 +165,10 @@ class Forward:
                     MissingRuleError,
                     f"{rule.name} has no forward-mode rule for its argument {param!r}",
                     stmt, hint=f"register one with @sourcediff.tangent({rule.name})")
-            terms.append(instantiate(rule.template(template), values, derivative))
+            term = instantiate(rule.template(template), values, derivative)
+            if rule.elementwise and self.an.may_broadcast(op, param):
+                term = N.call("_sd.broadcast_like", [term, N.name(target)])
+            terms.append(term)
         if not terms:
             return None
         expr = terms[0]

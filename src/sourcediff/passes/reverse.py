@@ -114,6 +114,17 @@ class Analysis:
                     hint=f"copy it first (`{name} = {other}.copy()`) or write "
                          f"`{name} = {name} + ...`")
 
+    def may_broadcast(self, op, param):
+        """Whether an elementwise result may be larger than its operand `param` (so adjoints
+        must be summed back and tangents spread out): not when every other operand is a
+        scalar, nor when all operands share a shape."""
+        mine = self.shape_class(op.args[param])
+        others = [self.shape_class(a) for p, a in op.args.items()
+                  if p != param and p not in op.rule.static]
+        if all(c == "scalar" for c in others):
+            return False
+        return mine is None or any(c not in ("scalar", mine) for c in others)
+
     def shape_class(self, atom):
         if isinstance(atom, gast.Constant):
             return "scalar" if isinstance(atom.value, (int, float)) else None
@@ -152,6 +163,7 @@ class Reverse:
         self.inits = set()         # names that need `x = None` before their first push
         self.uses_tape = False
         self.invariant = loop_invariants(an)
+        self.live = None           # names the adjoint reads (known after a first pass)
 
     # ---- the adjoint sweep
     def adj_block(self, stmts, zero):
@@ -181,6 +193,14 @@ class Reverse:
         if isinstance(stmt, gast.While):
             return self.adj_while(stmt, zero)
         return [], zero   # break, print, assert, raise: no derivative
+
+    def has_code(self, stmts):
+        """Whether `stmts` do anything once restores of values nobody reads are dropped."""
+        for stmt in stmts:
+            site = getattr(stmt, "sd_site", None)
+            if site is None or self.live is None or site[1] in self.live:
+                return True
+        return False
 
     def restore(self, stmt, name):
         marker = N.assign(name, N.call(POP), getattr(stmt, "lineno", None))
@@ -258,13 +278,7 @@ class Reverse:
             self.accumulate(atom, expr, zero, code)
 
     def needs_unbroadcast(self, op, param):
-        """Whether the contribution to `param` may have a larger shape than `param` itself:
-        not when every other operand is a scalar, nor when all operands share a shape."""
-        mine = self.an.shape_class(op.args[param])
-        others = [self.an.shape_class(a) for p, a in op.args.items() if p != param]
-        if all(c == "scalar" for c in others):
-            return False
-        return mine is None or any(c not in ("scalar", mine) for c in others)
+        return self.an.may_broadcast(op, param)
 
     def adj_call(self, stmt, op, target, zero):
         """`t = g(a, b)` calls the user's g: its own generated backward function."""
@@ -302,8 +316,8 @@ class Reverse:
             code.append(N.assign(dname, expr))
             zero.discard(name)
             return
-        if container and self.an.kinds.get(name) not in (SCALAR, ARRAY) and \
-                name not in self.an.numeric:
+        if self.an.kinds.get(name) not in (SCALAR, ARRAY) and name not in self.an.numeric:
+            # a list, tuple or dict derivative adds entry by entry
             code.append(N.assign(dname, N.call("_sd.add", [N.name(dname), expr])))
         else:
             code.append(N.assign(dname, N.add(N.name(dname), expr)))
@@ -346,10 +360,12 @@ class Reverse:
         return code, zero
 
     def adj_if(self, stmt, zero):
-        self.read(stmt.test)
         body, zero_body = self.adj_block(stmt.body, set(zero))
         orelse, zero_else = self.adj_block(stmt.orelse, set(zero))
         after = zero_body & zero_else
+        if not self.has_code(body) and not self.has_code(orelse) and zero_body == zero_else:
+            return body + orelse, after   # e.g. `if stop: break`: nothing to undo
+        self.read(stmt.test)
         body += self.materialize(zero_body - after)
         orelse += self.materialize(zero_else - after)
         return [N.if_(stmt.test, body, orelse, stmt.lineno)], after
@@ -378,10 +394,11 @@ class Reverse:
         self.read(stmt.iter)
         loop = N.for_(N.store(stmt.target.id), N.call("reversed", [iterable]), body,
                       stmt.lineno)
-        code = before + [N.comment(self.unit.describe_line(self.an.fs, stmt.lineno)), loop,
-                         self.restore(stmt, stmt.target.id)]
+        code = before + [N.comment(self.unit.describe_line(self.an.fs, stmt.lineno)), loop]
+        # the forward sweep saved the loop variable, then the trip counter: undo in reverse
         if has_break(stmt.body):
             code.append(self.restore(stmt, self.counter_name(stmt)))
+        code.append(self.restore(stmt, stmt.target.id))
         return code, zero
 
     def adj_while(self, stmt, zero):
@@ -469,6 +486,10 @@ class Reverse:
             out.append(N.assign(counter, N.const(0), line))
         inner_maybe = set(maybe) | assigned_names(stmt.body) | (
             {stmt.target.id} if is_for else set())
+        # trip counters of loops nested in this one are rebound on every trip too
+        inner_maybe |= {self.counter_name(s) for s in gast.walk(stmt) if s is not stmt
+                        and (isinstance(s, gast.While)
+                             or isinstance(s, gast.For) and has_break(s.body))}
         inner_defined = set(defined) | ({stmt.target.id} if is_for else set())
         if counted:
             inner_maybe.add(counter)
@@ -501,13 +522,20 @@ class Reverse:
         """(forward statements, adjoint statements, zero set at the end)."""
         an = self.an
         out = an.output
-        zero = set(an.active)
-        adjoint = []
-        if out in an.active:
-            zero.discard(out)
-            adjoint.append(N.assign(self.d[out], seed, an.return_line))
-        body_adj, zero = self.adj_block(an.body, zero)
-        adjoint += body_adj
+        # Which values the adjoint reads decides which restores are real, and a branch whose
+        # only code is restores needs its condition only if they are: iterate to agreement.
+        for _ in range(4):
+            self.reads, self.sites = set(), []
+            zero = set(an.active)
+            adjoint = []
+            if out in an.active:
+                zero.discard(out)
+                adjoint.append(N.assign(self.d[out], seed, an.return_line))
+            body_adj, zero = self.adj_block(an.body, zero)
+            adjoint += body_adj
+            if self.live == self.reads:
+                break
+            self.live = set(self.reads)
         forward = self.fwd_block(an.body, set(an.params), set(an.params))
         adjoint = finalize(adjoint, self.pushed)
         if self.pushed:
@@ -518,7 +546,7 @@ class Reverse:
         head = []
         if self.uses_tape:
             if not split:
-                head.append(N.assign("_tape", N.call("_sd.tape")))
+                head.append(N.assign("_tape", N.gast_list([])))
             if self.pushed or split == "fwd":
                 head.append(N.assign(PUSH, N.attr(N.name("_tape"), "append")))
             if self.pushed and split != "fwd":
@@ -626,7 +654,8 @@ def loop_invariants(an):
         if op.kind not in ("rule", "copy", "const", "pack", "nondiff"):
             continue
         if id(loop) not in changed_in:
-            changed_in[id(loop)] = assigned_names([loop]) | {s.targets[0].value.id for s in gast.walk(loop)
+            changed_in[id(loop)] = assigned_names([loop]) | {
+                s.targets[0].value.id for s in gast.walk(loop)
                                      if isinstance(s, gast.Assign)
                                      and isinstance(s.targets[0], gast.Subscript)}
         if not (operands_of(value) & changed_in[id(loop)]):

@@ -77,4 +77,18 @@ rule(rt.owned, "t, x",
      tangent={"t": "_sd.owned(d[t], x)"},
      static="x")
 
-nondifferentiable(rt.tape, rt.count, rt.sign, rt.zero_like, rt.check_scalar, rt.stop_gradient)
+rule(rt.sequence, "x",
+     adjoint={"x": "_sd.sequence_adjoint(d[y], x)"},
+     tangent={"x": "_sd.sequence_tangent(d[x], x)"})
+
+rule(rt.sequence_adjoint, "g, x",
+     adjoint={"g": "_sd.sequence_tangent(d[y], x)"},
+     tangent={"g": "_sd.sequence_adjoint(d[g], x)"},
+     static="x")
+rule(rt.sequence_tangent, "t, x",
+     adjoint={"t": "_sd.sequence_adjoint(d[y], x)"},
+     tangent={"t": "_sd.sequence_tangent(d[t], x)"},
+     static="x")
+
+nondifferentiable(rt.keys, rt.measured_tape, rt.count, rt.sign, rt.zero_like, rt.check_scalar,
+                  rt.stop_gradient)
