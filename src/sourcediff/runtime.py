@@ -32,6 +32,8 @@ LIST_ARITHMETIC = ("`+` or `*` on lists joins or repeats them, which sourcediff 
 # ---- broadcasting
 def unbroadcast(g, x):
     """Sum `g` over the axes broadcasting added, so it has the shape of `x`."""
+    if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape:
+        return g
     if isinstance(x, (list, tuple)) and isinstance(g, (list, tuple)) and len(g) != len(x):
         raise Refused(LIST_ARITHMETIC)
     gshape = np.shape(g)
@@ -60,6 +62,9 @@ def _normalize_axes(axis, ndim):
 
 def sum_adjoint(g, x, axis=None, keepdims=False):
     """Spread the adjoint of `np.sum(x, axis, keepdims)` back over `x`'s shape."""
+    if axis is None and type(x) is _ndarray:
+        return np.full(x.shape, g, dtype=np.result_type(x.dtype, np.float64)
+                       if x.dtype.kind in "biu" else x.dtype)
     shape = np.shape(x)
     if not keepdims and axis is not None:
         for a in sorted(_normalize_axes(axis, len(shape))):
@@ -103,6 +108,11 @@ def dot_adjoint_b(g, a, b):
 
 def matmul_adjoint_a(g, a, b):
     """d[a] for y = a @ b (vectors, matrices and broadcast stacks of matrices)."""
+    if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2:
+        if b.ndim == 1:
+            return np.outer(g, b)
+        if b.ndim == 2:
+            return g @ b.T
     if np.ndim(b) == 1:
         ga = g[..., None] * b if np.ndim(a) > 1 else g * b
         return unbroadcast(ga, a)
@@ -113,6 +123,8 @@ def matmul_adjoint_a(g, a, b):
 
 def matmul_adjoint_b(g, a, b):
     """d[b] for y = a @ b."""
+    if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim <= 2:
+        return a.T @ g
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return unbroadcast(g * a, b)
@@ -526,6 +538,16 @@ from .errors import SourceDiffError  # noqa: E402  (the section below is appende
 #   std have derivative 0 where their value is 0.
 
 
+def _no_flow(g):
+    """Whether the adjoint `g` is a zero scalar: 0.0, or the 0-d zero another helper made of
+    it (`np.transpose(0.0)`). Returning 0.0 for it is right whatever shape it stands for."""
+    if type(g) is _float:
+        return g == 0.0
+    if isinstance(g, (np.ndarray, np.generic)) and g.ndim == 0:
+        return not g
+    return False
+
+
 def _ftype(*xs):
     """The floating dtype of arrays `xs` (ints promote to float64, float32 stays float32)."""
     dtypes = [x.dtype for x in xs if isinstance(x, (np.ndarray, np.generic))]
@@ -536,9 +558,12 @@ def _ftype(*xs):
 
 
 def _dense(g, like):
-    """`g` as an array of `like`'s shape when it is the zero 0.0."""
-    if _is_zero(g):
+    """`g` as an array of `like`'s shape (a zero 0.0, or a zero that kept a broadcastable
+    shape, gets its full shape)."""
+    if _no_flow(g):
         return np.zeros(np.shape(like), dtype=_ftype(like))
+    if np.shape(g) != np.shape(like):
+        return np.broadcast_to(g, np.shape(like))
     return g
 
 
@@ -572,7 +597,7 @@ def _reduce_pair(weights_of):
     weights, the tangent sums the weights times `dx` over the reduced axes."""
 
     def adjoint(g, x, y, axis=None, keepdims=False, *extra):
-        if _is_zero(g):
+        if _no_flow(g):
             return 0.0
         x = np.asarray(x)
         w = weights_of(x, _unreduce(y, x, axis, keepdims), _axis_tuple(axis, x.ndim), *extra)
@@ -697,7 +722,7 @@ median_adjoint, median_tangent = _reduce_pair(_median_weights)
 
 
 def nansum_adjoint(g, x, axis=None, keepdims=False):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.where(np.isnan(x), 0, _unreduce(g, x, axis, keepdims)).astype(_ftype(g, x))
 
@@ -707,7 +732,7 @@ def nansum_tangent(dx, x, axis=None, keepdims=False):
 
 
 def nanmean_adjoint(g, x, axis=None, keepdims=False):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     ok = ~np.isnan(x)
     count = np.sum(ok, axis=axis, keepdims=True).astype(_ftype(g, x))
@@ -716,8 +741,8 @@ def nanmean_adjoint(g, x, axis=None, keepdims=False):
 
 def nanmean_tangent(dx, x, axis=None, keepdims=False):
     ok = ~np.isnan(x)
-    count = np.sum(ok, axis=axis, keepdims=bool(keepdims))
-    return np.sum(np.where(ok, dx, 0), axis=axis, keepdims=bool(keepdims)) / count
+    total = np.sum(np.where(ok, dx, 0), axis=axis, keepdims=bool(keepdims))
+    return total / np.sum(ok, axis=axis, keepdims=bool(keepdims)).astype(_ftype(total))
 
 
 def average_weights(a, axis, weights):
@@ -746,7 +771,7 @@ def _no_returned(returned):
 
 def average_adjoint_a(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
     _no_returned(returned)
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     w, total = average_weights(a, axis, weights)
     return _unreduce(g, a, axis, keepdims) * (w / total)
@@ -754,7 +779,7 @@ def average_adjoint_a(g, a, y, axis=None, weights=None, returned=False, keepdims
 
 def average_adjoint_weights(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
     _no_returned(returned)
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     w, total = average_weights(a, axis, weights)
     full = _unreduce(g, a, axis, keepdims) * (a - _unreduce(y, a, axis, keepdims)) / total
@@ -785,7 +810,7 @@ def _rev_cumsum(g, axis):
 
 
 def cumsum_adjoint(g, x, axis=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if axis is None:
         return np.reshape(_rev_cumsum(np.ravel(g), 0), np.shape(x))
@@ -793,7 +818,7 @@ def cumsum_adjoint(g, x, axis=None):
 
 
 def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if axis is None:
         axis = 0
@@ -821,7 +846,7 @@ def _cumprod_along(g, x, y, axis):
 
 
 def cumprod_adjoint(g, x, y, axis=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     x = np.asarray(x)
     if axis is None:
@@ -847,8 +872,15 @@ def cumprod_tangent(dx, x, y, axis=None):
     return _cumprod_tangent_along(dx, x, y, int(axis) % max(x.ndim, 1))
 
 
+def tri_back(g, m, k=0, lower=True):
+    """The adjoint of np.tril / np.triu (with broadcasting of `m` undone)."""
+    if _no_flow(g):
+        return 0.0
+    return unbroadcast(np.tril(g, k) if lower else np.triu(g, k), m)
+
+
 def diff_adjoint(g, x, n=1, axis=-1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     for _ in range(n):
         shape = list(np.shape(g))
@@ -889,7 +921,7 @@ def _trapezoid_weights(f, x, dx, axis):
 
 
 def trapezoid_adjoint_f(g, f, x=None, dx=1.0, axis=-1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     w = _trapezoid_weights(f, x, dx, axis)
     return unbroadcast(np.expand_dims(g, axis) * w, f)
@@ -910,7 +942,7 @@ def _trapezoid_x_partial(f, x, axis):
 
 
 def trapezoid_adjoint_x(g, f, x, axis=-1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     full = np.expand_dims(g, axis) * _trapezoid_x_partial(f, x, axis)
     if np.ndim(x) == 1 and np.ndim(f) != 1:
@@ -948,7 +980,7 @@ def _memory_positions(x, order):
 
 
 def reshape_adjoint(g, x, order="C"):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     order = _layout_order(x, order or "C")
     return np.reshape(g, np.shape(x), order=order)
@@ -960,7 +992,7 @@ def reshape_tangent(dx, x, y, order="C"):
 
 
 def ravel_adjoint(g, x, order="C"):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if order in ("C", None):
         return np.reshape(g, np.shape(x))
@@ -982,16 +1014,19 @@ def reshape_method(a, *shape, order="C", copy=None):
 
 
 def transpose_axes(axes, ndim):
-    if axes is None:
-        return tuple(reversed(range(ndim)))
+    """`axes` of np.transpose with negative axes made positive (None stays None, and so do
+    the axes of a 0-d array: the zero adjoint 0.0)."""
+    if axes is None or ndim == 0:
+        return None
     return tuple(int(a) % ndim for a in axes)
 
 
 def transpose_back(g, axes):
     """The adjoint of np.transpose(x, axes), negative axes included."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
-    return np.transpose(g, np.argsort(transpose_axes(axes, np.ndim(g))))
+    axes = transpose_axes(axes, np.ndim(g))
+    return np.transpose(g, None if axes is None else np.argsort(axes))
 
 
 def method_axes(*parts):
@@ -1009,19 +1044,19 @@ def transpose_method(a, *axes):
 
 
 def swapaxes_back(g, axis1, axis2):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.swapaxes(g, axis1, axis2)
 
 
 def matrix_transpose(g):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.swapaxes(g, -1, -2)
 
 
 def moveaxis_back(g, source, destination):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.moveaxis(g, destination, source)
 
@@ -1040,14 +1075,14 @@ def rollaxis_perm(ndim, axis, start=0):
 
 
 def rollaxis_back(g, x, axis, start=0):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.transpose(g, np.argsort(rollaxis_perm(np.ndim(x), axis, start)))
 
 
 def broadcast_back(g, x):
     """The adjoint of broadcasting `x` to the shape of `g`."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return unbroadcast(g, x)
 
@@ -1065,7 +1100,7 @@ def _like_container(pieces, arrays):
 
 def concatenate_back(g, arrays, axis=0):
     parts = _parts(arrays)
-    if _is_zero(g):
+    if _no_flow(g):
         return _like_container([0.0] * len(parts), arrays)
     if axis is None:
         sizes = [np.size(p) for p in parts]
@@ -1079,7 +1114,7 @@ def concatenate_back(g, arrays, axis=0):
 
 def stack_back(g, arrays, axis=0):
     parts = _parts(arrays)
-    if _is_zero(g):
+    if _no_flow(g):
         return _like_container([0.0] * len(parts), arrays)
     return _like_container([np.take(g, i, axis=axis) for i in range(len(parts))], arrays)
 
@@ -1098,7 +1133,7 @@ def _joined(kind, p):
 def stacked_back(g, arrays, kind):
     """The adjoint of np.hstack / vstack / dstack / column_stack (kind h v d c)."""
     parts = _parts(arrays)
-    if _is_zero(g):
+    if _no_flow(g):
         return _like_container([0.0] * len(parts), arrays)
     joined = [_joined(kind, p) for p in parts]
     axis = {"h": 0 if joined[0].ndim == 1 else 1, "v": 0, "d": 2, "c": 1}[kind]
@@ -1110,7 +1145,7 @@ def stacked_back(g, arrays, kind):
 
 def split_back(g, x, y, axis=0):
     """The adjoint of the list `y = np.split(x, ..., axis)` (and array_split, hsplit...)."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     pieces = [_dense(gi, yi) for gi, yi in zip(g, y, strict=True)]
     return np.concatenate(pieces, axis=axis)
@@ -1123,7 +1158,7 @@ def split_axis(kind, x):
 
 
 def flip_back(g, axis=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.flip(g, axis)
 
@@ -1133,7 +1168,7 @@ def rot90_axes(axes):
 
 
 def rot90_back(g, k=1, axes=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.rot90(g, -k, rot90_axes(axes))
 
@@ -1145,13 +1180,13 @@ def _negated(shift):
 
 
 def roll_back(g, shift, axis=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.roll(g, _negated(shift), axis)
 
 
 def tile_back(g, x, reps):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     shape = np.shape(x)
     reps = tuple(int(r) for r in np.atleast_1d(reps))
@@ -1163,7 +1198,7 @@ def tile_back(g, x, reps):
 
 
 def repeat_back(g, x, repeats, axis=None):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     shape = np.shape(x)
     if axis is None:
@@ -1195,7 +1230,7 @@ def _pad_positions(x, pad_width, mode):
 
 def pad_back(g, x, pad_width, mode="constant"):
     pos = _pad_positions(x, pad_width, mode)
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     keep = pos >= 0
     out = np.bincount(pos[keep], weights=np.broadcast_to(g, pos.shape)[keep],
@@ -1212,7 +1247,7 @@ def pad_tangent(dx, x, pad_width, mode="constant"):
 
 
 def atleast_back(g, x):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.reshape(g, np.shape(x))
 
@@ -1248,7 +1283,7 @@ def item(a, *args):
 
 
 def item_back(g, x, *index):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     out = np.zeros(np.shape(x), dtype=_ftype(np.asarray(x)))
     index = tuple(i for i in index if i is not None)
@@ -1268,7 +1303,7 @@ def item_tangent(dx, x, *index):
 
 def array_back(g, x):
     """The adjoint of np.array(x) / np.asarray(x): `g` in the structure of `x`."""
-    if isinstance(x, (list, tuple)) and not _is_zero(g):
+    if isinstance(x, (list, tuple)) and not _no_flow(g):
         return _like_container([g[i] for i in range(len(x))], x)
     return g
 
@@ -1318,7 +1353,7 @@ def _take_index(x, indices, axis, mode):
 
 
 def take_back(g, x, indices, axis=None, mode="raise"):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     shape = np.shape(x)
     idx = _take_index(x, indices, axis, mode)
@@ -1355,7 +1390,7 @@ def _along_index(x, indices, axis):
 
 
 def take_along_back(g, x, indices, axis=-1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if axis is None:
         out = np.zeros(np.size(x), dtype=_ftype(g))
@@ -1373,7 +1408,7 @@ def sort_perm(x, axis=-1):
 
 def sort_back(g, x, axis=-1):
     """The adjoint of np.sort: `g` sent back through the sorting permutation."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     perm = sort_perm(x, axis)
     if axis is None:
@@ -1405,7 +1440,7 @@ def _selected(condlist):
 
 
 def select_back_choices(g, condlist, choicelist):
-    if _is_zero(g):
+    if _no_flow(g):
         return [0.0] * len(choicelist)
     picks, _ = _selected(condlist)
     pieces = [unbroadcast(np.where(p, g, 0).astype(_ftype(g), copy=False), c)
@@ -1414,7 +1449,7 @@ def select_back_choices(g, condlist, choicelist):
 
 
 def select_back_default(g, condlist, default):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     _, taken = _selected(condlist)
     return unbroadcast(np.where(taken, 0, g).astype(_ftype(g), copy=False), default)
@@ -1439,7 +1474,7 @@ def fill_tangent(dfill, y):
 
 
 def fill_back(g, y, fill):
-    if _is_zero(g) or not _floating(np.asarray(y).dtype):
+    if _no_flow(g) or not _floating(np.asarray(y).dtype):
         return 0.0
     return unbroadcast(g, fill)
 
@@ -1459,7 +1494,7 @@ def _no_retstep(retstep):
 
 def linspace_back(g, y, x, which, num=50, endpoint=True, retstep=False, axis=0):
     _no_retstep(retstep)
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     axis = int(axis) % np.ndim(y)
     t = _linspace_t(y, num, endpoint, axis)
@@ -1477,13 +1512,13 @@ def linspace_tangent(dx, y, which, num=50, endpoint=True, retstep=False, axis=0)
 
 # ---- products and linear algebra ----------------------------------------------------------------
 def vdot_back(g, other, x):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.reshape(g * np.asarray(other), np.shape(x))
 
 
 def inner_back_a(g, a, b):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
@@ -1493,7 +1528,7 @@ def inner_back_a(g, a, b):
 
 
 def inner_back_b(g, a, b):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
@@ -1502,13 +1537,13 @@ def inner_back_b(g, a, b):
 
 
 def outer_back_a(g, a, b):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.reshape(np.dot(g, np.ravel(b)), np.shape(a))
 
 
 def outer_back_b(g, a, b):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return np.reshape(np.dot(np.ravel(a), g), np.shape(b))
 
@@ -1524,7 +1559,7 @@ def _tensordot_axes(a, b, axes):
 
 
 def tensordot_back_a(g, a, b, axes=2):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     axa, axb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in axa]
@@ -1536,7 +1571,7 @@ def tensordot_back_a(g, a, b, axes=2):
 
 
 def tensordot_back_b(g, a, b, axes=2):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     axa, axb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in axa]
@@ -1547,7 +1582,7 @@ def tensordot_back_b(g, a, b, axes=2):
 
 
 def kron_back(g, a, b, which):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     a, b = np.asarray(a), np.asarray(b)
     n = max(a.ndim, b.ndim)
@@ -1564,7 +1599,7 @@ def kron_back(g, a, b, which):
 
 def cross_back(g, a, b, which):
     """The adjoint of np.cross(a, b) (vectors along the last axis) for `which` in a, b."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     a, b = np.asarray(a), np.asarray(b)
     if a.shape[-1] == 3 and b.shape[-1] == 3:
@@ -1612,7 +1647,7 @@ def _embed(g, start, full):
 
 
 def convolve_back(g, a, v, which, mode="full"):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     n, m = np.size(a), np.size(v)
     start, _ = _conv_window(n, m, mode)
@@ -1622,7 +1657,7 @@ def convolve_back(g, a, v, which, mode="full"):
 
 def correlate_back(g, a, v, which, mode="valid"):
     """np.correlate(a, v, mode) is a window of the full convolution of a with v reversed."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     n, m = np.size(a), np.size(v)
     start, _ = _corr_window(n, m, mode)
@@ -1638,13 +1673,13 @@ def _swap(m):
 
 
 def inv_back(g, y):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return -_swap(y) @ g @ _swap(y)
 
 
 def det_back(g, a, y):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return (np.asarray(g * y)[..., None, None]) * _swap(np.linalg.inv(a))
 
@@ -1654,7 +1689,7 @@ def det_tangent(da, a, y):
 
 
 def slogdet_back(g, a):
-    if _is_zero(g) or _is_zero(g[1]):
+    if _no_flow(g) or _no_flow(g[1]):
         return 0.0
     return np.asarray(g[1])[..., None, None] * _swap(np.linalg.inv(a))
 
@@ -1669,7 +1704,7 @@ def _as_matrix_rhs(b):
 
 
 def solve_back_b(g, a, b):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if _as_matrix_rhs(b):
         gb = np.linalg.solve(_swap(a), g[..., None])[..., 0]
@@ -1679,7 +1714,7 @@ def solve_back_b(g, a, b):
 
 
 def solve_back_a(g, a, b, y):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if _as_matrix_rhs(b):
         gb = np.linalg.solve(_swap(a), g[..., None])
@@ -1712,7 +1747,7 @@ def _phi(m):
 def cholesky_back(g, y, upper=False):
     """The adjoint of L = np.linalg.cholesky(A), which reads only the lower triangle of A
     (the upper one with upper=True): the gradient lives in the triangle that is read."""
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if upper:
         return _swap(cholesky_back(_swap(g), _swap(y)))
@@ -1735,7 +1770,7 @@ def cholesky_tangent(da, y, upper=False):
 
 
 def matrix_power_back(g, a, n):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     n = int(n)
     if n == 0:
@@ -1776,7 +1811,7 @@ def _chain(arrays):
 
 
 def multi_dot_back(g, arrays):
-    if _is_zero(g):
+    if _no_flow(g):
         return _like_container([0.0] * len(arrays), arrays)
     mats, first_vec, last_vec = _chain(arrays)
     g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
@@ -1804,7 +1839,7 @@ def multi_dot_back(g, arrays):
 def multi_dot_tangent(darrays, arrays):
     terms = []
     for i, d in enumerate(darrays):
-        if _is_zero(d):
+        if _no_flow(d):
             continue
         parts = list(arrays)
         parts[i] = np.broadcast_to(d, np.shape(arrays[i]))
@@ -1815,7 +1850,7 @@ def multi_dot_tangent(darrays, arrays):
 
 
 def trace_back(g, x, offset=0, axis1=0, axis2=1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     shape = np.shape(x)
     n1, n2 = shape[axis1], shape[axis2]
@@ -1825,7 +1860,7 @@ def trace_back(g, x, offset=0, axis1=0, axis2=1):
 
 
 def diagonal_back(g, x, offset=0, axis1=0, axis2=1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     shape = np.shape(x)
     a1, a2 = axis1 % len(shape), axis2 % len(shape)
@@ -1839,7 +1874,7 @@ def diagonal_back(g, x, offset=0, axis1=0, axis2=1):
 
 
 def diag_back(g, v, k=0):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     if np.ndim(v) == 1:
         return np.diagonal(g, k).copy()
@@ -1855,7 +1890,7 @@ def linalg_diagonal_back(g, x, offset=0):
 
 
 def vecdot_back(g, other, x, axis=-1):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     return unbroadcast(np.expand_dims(g, axis) * np.asarray(other), x)
 
@@ -1927,7 +1962,7 @@ def _norm_weights(x, y, axes, ord, kind):
 
 
 def norm_back(g, x, y, ord=None, axis=None, keepdims=False):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     x = np.asarray(x, dtype=_ftype(np.asarray(x)))
     kind, axes = _norm_plan(x, ord, axis)
@@ -1945,7 +1980,7 @@ def norm_tangent(dx, x, y, ord=None, axis=None, keepdims=False):
 
 
 def vector_norm_back(g, x, y, axis=None, keepdims=False, ord=2):
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     x = np.asarray(x, dtype=_ftype(np.asarray(x)))
     axes = _axis_tuple(axis, x.ndim)
@@ -2016,7 +2051,7 @@ def _einsum_parse(subscripts, ops):
 
 def einsum_back(g, k, subscripts, optimize, *operands):
     ops = _einsum_operands(subscripts, optimize, operands)
-    if _is_zero(g):
+    if _no_flow(g):
         return 0.0
     ins, out = _einsum_parse(subscripts, ops)
     target, x = ins[k], np.asarray(ops[k])

@@ -5,7 +5,10 @@
   within one straight-line block, until either name is rebound;
 * dead-code elimination: an assignment whose name is never read, and whose value has no side
   effects, goes (including primal values only the output needed, when the output is not
-  returned).
+  returned);
+* inlining: a compiler temporary used once, later in the same block, is folded into that
+  expression when nothing in between rebinds what it reads (so `--no-optimize` shows one
+  operation per line, and the optimized code reads like arithmetic).
 
 Before::
 
@@ -22,6 +25,7 @@ After (with `t4` unused)::
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import gast
@@ -189,7 +193,92 @@ def propagate_local_copies(fn):
     return changed
 
 
-PASSES = (propagate_copies, propagate_local_copies, eliminate_dead_code)
+_TEMP = re.compile(r"^d?t\d+(_dot)?$")
+
+
+def _writes(stmt):
+    """Names a statement may change: assignment targets, and arrays written in place."""
+    names = _stored(stmt)
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            if isinstance(base, gast.Name):
+                names.add(base.id)
+    return names
+
+
+def inline_temporaries(fn):
+    """Fold a compiler temporary (`t3 = t2 * 0.25`) into its single use later in the same
+    straight-line block, when nothing in between changes what it reads."""
+    bound = _bound(fn)
+    reads = _reads(fn)
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list):
+                    setattr(stmt, field, block(getattr(stmt, field)))
+        i = 0
+        while i < len(stmts):
+            stmt = stmts[i]
+            name = _inlinable(stmt, bound, reads)
+            if name is not None:
+                value = stmt.value
+                needs = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+                for j in range(i + 1, len(stmts)):
+                    later = stmts[j]
+                    uses = sum(1 for n in gast.walk(later) if isinstance(n, gast.Name)
+                               and n.id == name and isinstance(n.ctx, gast.Load))
+                    if uses:
+                        if uses == 1 and _simple_use(later, name):
+                            _Substitute(name, value).visit(later)
+                            del stmts[i]
+                            changed = True
+                            i -= 1
+                        break
+                    if _writes(later) & (needs | {name}):
+                        break
+            i += 1
+        return stmts
+
+    fn.body = block(fn.body)
+    return changed
+
+
+def _inlinable(stmt, bound, reads):
+    if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], gast.Name)):
+        return None
+    name = stmt.targets[0].id
+    if not _TEMP.match(name) or bound[name] != 1 or reads[name] != 1 or name in KEEP:
+        return None
+    return name if _pure(stmt.value) else None
+
+
+def _simple_use(stmt, name):
+    """The use may take an expression: not a loop's iterable or a compound's body, and not a
+    `return` or a check (so the result keeps a name in the code people read)."""
+    if isinstance(stmt, (gast.For, gast.While, gast.Return, gast.Expr)):
+        return False
+    if isinstance(stmt, gast.If):
+        return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt.test))
+    return True
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, name, value):
+        self.name = name
+        self.value = value
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, gast.Load):
+            return self.value
+        return node
+
+
+PASSES = (propagate_copies, propagate_local_copies, eliminate_dead_code, inline_temporaries)
 
 
 def optimize(fn):

@@ -261,6 +261,7 @@ class Reverse:
         values = dict(op.args)
         values["y"] = N.name(target)
         values.update(self.modules)
+        pending = {}   # name -> [contribution expressions], summed per name below
         for param, atom in op.args.items():
             if not self.an.is_active(atom) or param in rule.static:
                 continue
@@ -275,7 +276,9 @@ class Reverse:
             if rule.elementwise and self.needs_unbroadcast(op, param):
                 expr = N.call("_sd.unbroadcast", [expr, atom])
             self.read(expr)
-            self.accumulate(atom, expr, zero, code)
+            pending.setdefault(atom.id, (atom, []))[1].append(expr)
+        for atom, exprs in pending.values():
+            self.accumulate(atom, _sum_terms(exprs), zero, code)
 
     def needs_unbroadcast(self, op, param):
         return self.an.may_broadcast(op, param)
@@ -618,6 +621,18 @@ class Reverse:
         bwd_body += adjoint + [N.return_(N.tuple_(results))]
         return (N.function_def(fwd_name, ["_tape"] + an.params, fwd_body),
                 N.function_def(bwd_name, ["_tape", seed], bwd_body))
+
+
+def _sum_terms(exprs):
+    """One expression for several contributions to one name (`x * x` gives `2 * (dy * x)`)."""
+    from ..codegen import to_source
+    texts = [to_source(e) for e in exprs]
+    if len(set(texts)) == 1 and len(exprs) > 1:
+        return N.mul(N.const(len(exprs)), exprs[0])
+    total = exprs[0]
+    for expr in exprs[1:]:
+        total = N.add(total, expr)
+    return total
 
 
 def missing_rule(an, stmt, op):

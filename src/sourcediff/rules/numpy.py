@@ -81,7 +81,8 @@ elementwise(np.deg2rad, "x", x="0.017453292519943295")
 elementwise(np.radians, "x", x="0.017453292519943295")
 elementwise(np.rad2deg, "x", x="57.29577951308232")
 elementwise(np.degrees, "x", x="57.29577951308232")
-elementwise(np.sinc, "x", x="_sd.sinc_derivative(x, y)")
+elementwise(np.sinc, "x",
+            x="np.where(x == 0, 0.0, (np.cos(np.pi * x) - y) / np.where(x == 0, 1.0, x))")
 elementwise(np.float64, "x", x="1")
 elementwise(np.float32, "x", x="1")
 elementwise(np.conjugate, "x", x="1")
@@ -115,8 +116,10 @@ elementwise(np.add, "a, b", a="1", b="1")
 elementwise(np.subtract, "a, b", a="1", b="-1")
 elementwise(np.multiply, "a, b", a="b", b="a")
 elementwise(np.divide, "a, b", a="1.0 / b", b="-y / b")
-elementwise(np.power, "a, b", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
-elementwise(np.float_power, "a, b", a="b * np.float_power(a, b - 1)", b="y * _sd.log_base(a)")
+# d/db a**b = a**b log(a); 0 where a <= 0 (there only integer b are defined)
+elementwise(np.power, "a, b", a="b * a ** (b - 1)", b="y * np.log(np.where(a > 0, a, 1))")
+elementwise(np.float_power, "a, b", a="b * np.float_power(a, b - 1)",
+            b="y * np.log(np.where(a > 0, a, 1))")
 elementwise(np.maximum, "a, b", a="a >= b", b="a < b")
 elementwise(np.minimum, "a, b", a="a <= b", b="a > b")
 elementwise(np.fmax, "a, b", a="(a >= b) | np.isnan(b)", b="(a < b) | np.isnan(a)")
@@ -217,7 +220,7 @@ rule(np.ravel, "a, order='C'",
      adjoint={"a": "_sd.ravel_adjoint(d[y], a, order)"},
      tangent={"a": "_sd.ravel_tangent(d[a], a, order)"})
 rule(np.transpose, "a, axes=None",
-     adjoint={"a": "_sd.transpose_back(d[y], axes)"},
+     adjoint={"a": "_sd.transpose_adjoint(d[y], _sd.transpose_axes(axes, np.ndim(d[y])))"},
      tangent={"a": "np.transpose(d[a], axes)"})
 rule(runtime.transpose_method, "a, s0=None, s1=None, s2=None, s3=None, s4=None, s5=None, "
      "s6=None, s7=None", name="ndarray.transpose",
@@ -398,10 +401,10 @@ rule(np.diag, "v, k=0",
      adjoint={"v": "_sd.diag_back(d[y], v, k)"},
      tangent={"v": "np.diag(d[v], k)"})
 rule(np.tril, "m, k=0",
-     adjoint={"m": "_sd.unbroadcast(np.tril(d[y], k), m)"},
+     adjoint={"m": "_sd.tri_back(d[y], m, k, True)"},
      tangent={"m": "np.tril(d[m], k)"})
 rule(np.triu, "m, k=0",
-     adjoint={"m": "_sd.unbroadcast(np.triu(d[y], k), m)"},
+     adjoint={"m": "_sd.tri_back(d[y], m, k, False)"},
      tangent={"m": "np.triu(d[m], k)"})
 
 # ---- linear algebra -----------------------------------------------------------------------------
