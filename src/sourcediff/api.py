@@ -188,72 +188,12 @@ class Derivative:
 
     def _forward_gradient(self, fn, args):
         """Gradient by forward mode: one tangent pass per input element."""
-        grads = []
-        value = None
-        base = list(args)
-        for i in self.wrt_index:
-            x = args[i]
-            if isinstance(x, (dict, list, tuple)):
-                value, g = self._forward_container_grad(fn, base, i)
-                grads.append(g)
-                continue
-            if isinstance(x, np.ndarray):
-                g = np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else float)
-                flat = g.reshape(-1)
-                for j in range(x.size):
-                    tangents = self._basis(args, i, j)
-                    value, out_dot = fn(*base, *tangents)
-                    runtime.check_scalar(value)
-                    flat[j] = out_dot
-                grads.append(g)
-            else:
-                value, out_dot = fn(*base, *self._basis(args, i, None))
-                runtime.check_scalar(value)
-                grads.append(runtime.gradient_like(out_dot, x))
-        if value is None:
-            value = self.func(*args)
-        result = tuple(grads) if self.wrt_tuple else grads[0]
+        if not self.wrt_index:
+            return self.func(*args)
+        value, result = runtime.forward_gradient(fn, args, self.wrt_index, self.wrt_tuple)
         if self.kind == "value_and_grad" or self.preserve_result:
             return value, result
         return result
-
-    def _forward_container_grad(self, fn, args, which):
-        """Forward-mode gradient for a list/tuple/dict argument: one pass per leaf element."""
-        x = args[which]
-        grad = runtime.gradient_like(0.0, x)
-        value = None
-        for path, leaf in _leaves(x):
-            size = np.size(leaf)
-            for j in range(size):
-                unit = np.zeros(np.shape(leaf))
-                unit.reshape(-1)[j] = 1.0
-                tangent = _set_path(runtime.zero_like(x), path,
-                                    unit if np.ndim(leaf) else 1.0)
-                tangents = [tangent if i == which else runtime.zero_like(args[i])
-                            for i in self.wrt_index]
-                value, out_dot = fn(*args, *tangents)
-                runtime.check_scalar(value)
-                target = _get_path(grad, path)
-                if np.ndim(leaf):
-                    target.reshape(-1)[j] = out_dot
-                else:
-                    grad = _set_path(grad, path, float(out_dot))
-        return value, grad
-
-    def _basis(self, args, which, element):
-        out = []
-        for i in self.wrt_index:
-            x = args[i]
-            if i != which:
-                out.append(runtime.zero_like(x) if isinstance(x, (dict, list, tuple,
-                                                                  np.ndarray)) else 0.0)
-            elif element is None:
-                out.append(1.0)
-            else:
-                t = np.zeros(np.shape(x), dtype=x.dtype if x.dtype.kind == "f" else float)
-                t.reshape(-1)[element] = 1.0
-                out.append(t)
-        return out
 
     # ---- compiling
     def _compile(self, key):
@@ -276,37 +216,6 @@ class Derivative:
 
     def __repr__(self):
         return f"<sourcediff {self.kind} of {self.func.__qualname__} ({self.mode} mode)>"
-
-
-def _leaves(x, path=()):
-    """(path, leaf) for every float or array inside nested lists, tuples and dicts."""
-    if isinstance(x, dict):
-        for k, v in x.items():
-            yield from _leaves(v, path + (k,))
-    elif isinstance(x, (list, tuple)):
-        for k, v in enumerate(x):
-            yield from _leaves(v, path + (k,))
-    else:
-        yield path, x
-
-
-def _get_path(x, path):
-    for k in path:
-        x = x[k]
-    return x
-
-
-def _set_path(x, path, value):
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(x, dict):
-        out = dict(x)
-        out[head] = _set_path(x[head], rest, value)
-        return out
-    out = list(x)
-    out[head] = _set_path(x[head], rest, value)
-    return type(x)(out) if isinstance(x, tuple) else out
 
 
 def _origin(exc, spec):

@@ -27,7 +27,6 @@ import types
 import numpy as np
 
 from . import runtime
-from . import runtime as _sd
 
 _np = np
 
@@ -37,44 +36,6 @@ class ExportError(Exception):
 
 
 # ---- the forward-mode gradient driver (copied into exports of forward-mode gradients) -----------
-# These mirror `Derivative._forward_grad` / `_basis` in api.py: one jvp pass per input element.
-def _sd_forward_grad(jvp, args, wrt_index, wrt_tuple):
-    """The gradient by forward mode: one tangent pass per element of each `wrt` argument."""
-    grads = []
-    for i in wrt_index:
-        x = args[i]
-        if isinstance(x, _np.ndarray):
-            g = _np.zeros(x.shape, dtype=x.dtype if x.dtype.kind == "f" else float)
-            flat = g.reshape(-1)
-            for j in range(x.size):
-                value, out_dot = jvp(*args, *_sd_basis(args, wrt_index, i, j))
-                _sd.check_scalar(value)
-                flat[j] = out_dot
-            grads.append(g)
-        else:
-            value, out_dot = jvp(*args, *_sd_basis(args, wrt_index, i, None))
-            _sd.check_scalar(value)
-            grads.append(_sd.gradient_like(out_dot, x))
-    return tuple(grads) if wrt_tuple else grads[0]
-
-
-def _sd_basis(args, wrt_index, which, element):
-    """Tangents for one forward pass: the unit vector at `element` of argument `which`."""
-    out = []
-    for i in wrt_index:
-        x = args[i]
-        if i != which:
-            out.append(_sd.zero_like(_np.asarray(x, dtype=float)
-                                     if not isinstance(x, (float, int)) else 0.0))
-        elif element is None:
-            out.append(1.0)
-        else:
-            t = _np.zeros(_np.shape(x), dtype=x.dtype if x.dtype.kind == "f" else float)
-            t.reshape(-1)[element] = 1.0
-            out.append(t)
-    return out
-
-
 # ---- reading code -------------------------------------------------------------------------------
 def _bound_names(fn):
     """Names a function binds locally: parameters and every assignment target."""
@@ -531,8 +492,8 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
                           "one with --name")
     if mode == "forward":
         wrapper_needed = True
-        body = (f"return _sd_forward_grad({top.__name__}, {arg_tuple}, "
-                f"{tuple(d.wrt_index)!r}, {d.wrt_tuple!r})")
+        body = (f"return _sd.forward_gradient({top.__name__}, {arg_tuple}, "
+                f"{tuple(d.wrt_index)!r}, {d.wrt_tuple!r})[1]")
     else:
         wrapper_needed = not plain
         impl = public
@@ -557,10 +518,7 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     runtime_reads = set(attribute_reads(tree, "_sd")) | ns.runtime
     extra = []
     if mode == "forward":
-        extra = [textwrap.dedent(inspect.getsource(_sd_forward_grad)).rstrip(),
-                 textwrap.dedent(inspect.getsource(_sd_basis)).rstrip()]
-        for source in extra:
-            runtime_reads |= set(attribute_reads(ast.parse(source), "_sd"))
+        runtime_reads.add("forward_gradient")
     rt = _Runtime()
     need = rt.closure(runtime_reads)
     helpers = rt.render(need)

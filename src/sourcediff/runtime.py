@@ -484,6 +484,65 @@ def transpose_linear(fn, args, index, g):
     return out if shape else _float(flat[0])
 
 
+# ---- forward-mode gradients
+def forward_gradient(jvp, args, wrt_index, wrt_tuple):
+    """The gradient of a scalar function by forward mode: `jvp(*args, *tangents)` once per
+    element of each `wrt` argument (floats, arrays, and lists/tuples/dicts of them).
+    Returns (value, gradient or tuple of gradients)."""
+    grads = []
+    value = None
+    for i in wrt_index:
+        x = args[i]
+        grad = gradient_like(0.0, x)
+        for path, leaf in leaves(x):
+            size = np.size(leaf)
+            for j in range(size):
+                unit = np.zeros(np.shape(leaf))
+                unit.reshape(-1)[j] = 1.0
+                tangent = set_path(zero_like(x), path, unit if np.ndim(leaf) else 1.0)
+                tangents = [tangent if k == i else zero_like(args[k]) for k in wrt_index]
+                value, out_dot = jvp(*args, *tangents)
+                check_scalar(value)
+                if np.ndim(leaf):
+                    get_path(grad, path).reshape(-1)[j] = out_dot
+                else:
+                    grad = set_path(grad, path, gradient_like(out_dot, leaf))
+        grads.append(grad)
+    return value, (tuple(grads) if wrt_tuple else grads[0])
+
+
+def leaves(x, path=()):
+    """(path, leaf) for every number or array inside nested lists, tuples and dicts."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from leaves(v, path + (k,))
+    elif isinstance(x, (list, tuple)):
+        for k, v in enumerate(x):
+            yield from leaves(v, path + (k,))
+    else:
+        yield path, x
+
+
+def get_path(x, path):
+    for k in path:
+        x = x[k]
+    return x
+
+
+def set_path(x, path, value):
+    """A copy of the container `x` with `value` at `path` (the leaf itself for `()`)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(x, dict):
+        out = dict(x)
+        out[head] = set_path(x[head], rest, value)
+        return out
+    out = list(x)
+    out[head] = set_path(x[head], rest, value)
+    return type(x)(out) if isinstance(x, tuple) else out
+
+
 # ---- outputs
 class NotScalarError(Exception):
     """Raised by `seed` so the API can turn it into a NonScalarOutputError at the user's line."""
@@ -591,7 +650,19 @@ def _unreduce(g, x, axis, keepdims):
     return np.expand_dims(g, _axis_tuple(axis, ndim))
 
 
-def _reduce_pair(weights_of):
+def unreduce(g, x, axis=None, keepdims=False):
+    """`_unreduce` for templates (linear in `g`; 0.0 stays 0.0)."""
+    if _no_flow(g):
+        return 0.0
+    return _unreduce(g, x, axis, keepdims)
+
+
+def dof(x, axis=None, ddof=0, correction=None):
+    """N - ddof for np.std / np.var over `axis`."""
+    return _count(x, _axis_tuple(axis, np.ndim(x))) - _ddof(ddof, correction)
+
+
+def _reduce_pair(weights_of, name):
     """The adjoint and tangent helpers of a reduction `y = r(x, axis)` whose partials, shaped
     like `x`, are `weights_of(x, y_unreduced, axes, *extra)`: the adjoint spreads `g` times the
     weights, the tangent sums the weights times `dx` over the reduced axes."""
@@ -610,6 +681,8 @@ def _reduce_pair(weights_of):
         out = np.sum(w * dx, axis=axes, keepdims=bool(keepdims))
         return out if np.ndim(out) else out[()]
 
+    adjoint.__name__ = adjoint.__qualname__ = f"{name}_adjoint"
+    tangent.__name__ = tangent.__qualname__ = f"{name}_tangent"
     return adjoint, tangent
 
 
@@ -628,8 +701,8 @@ def _nanextremum_weights(x, y, axes):
     return _tied(x == y, axes, _ftype(x))   # NaN never equals the result
 
 
-max_adjoint, max_tangent = _reduce_pair(_extremum_weights)
-nanmax_adjoint, nanmax_tangent = _reduce_pair(_nanextremum_weights)
+max_adjoint, max_tangent = _reduce_pair(_extremum_weights, "max")
+nanmax_adjoint, nanmax_tangent = _reduce_pair(_nanextremum_weights, "nanmax")
 
 
 def _ptp_weights(x, y, axes):
@@ -638,7 +711,7 @@ def _ptp_weights(x, y, axes):
     return hi - lo
 
 
-ptp_adjoint, ptp_tangent = _reduce_pair(_ptp_weights)
+ptp_adjoint, ptp_tangent = _reduce_pair(_ptp_weights, "ptp")
 
 
 def _ddof(ddof, correction):
@@ -650,22 +723,6 @@ def _count(x, axes):
     for a in axes:
         n *= np.shape(x)[a]
     return n
-
-
-def _var_weights(x, y, axes, ddof=0, correction=None):
-    dev = x - np.mean(x, axis=axes, keepdims=True)
-    return dev * (2.0 / (_count(x, axes) - _ddof(ddof, correction)))
-
-
-def _std_weights(x, y, axes, ddof=0, correction=None):
-    dev = x - np.mean(x, axis=axes, keepdims=True)
-    scale = _count(x, axes) - _ddof(ddof, correction)
-    safe = np.where(y == 0, 1, y)
-    return np.where(y == 0, 0, dev / (scale * safe)).astype(_ftype(x), copy=False)
-
-
-var_adjoint, var_tangent = _reduce_pair(_var_weights)
-std_adjoint, std_tangent = _reduce_pair(_std_weights)
 
 
 def _prod_others(x, axes):
@@ -695,8 +752,8 @@ def _nanprod_weights(x, y, axes):
     return np.where(nan, 0, _prod_others(np.where(nan, 1, x), axes)).astype(_ftype(x))
 
 
-prod_adjoint, prod_tangent = _reduce_pair(_prod_weights)
-nanprod_adjoint, nanprod_tangent = _reduce_pair(_nanprod_weights)
+prod_adjoint, prod_tangent = _reduce_pair(_prod_weights, "prod")
+nanprod_adjoint, nanprod_tangent = _reduce_pair(_nanprod_weights, "nanprod")
 
 
 def _median_weights(x, y, axes):
@@ -718,7 +775,7 @@ def _median_weights(x, y, axes):
     return np.transpose(w.reshape(xt.shape), np.argsort(order))
 
 
-median_adjoint, median_tangent = _reduce_pair(_median_weights)
+median_adjoint, median_tangent = _reduce_pair(_median_weights, "median")
 
 
 def nansum_adjoint(g, x, axis=None, keepdims=False):
@@ -1614,6 +1671,22 @@ def cross_back(g, a, b, which):
     return unbroadcast(r, a if which == "a" else b)
 
 
+def kron_back_a(g, a, b):
+    return kron_back(g, a, b, "a")
+
+
+def kron_back_b(g, a, b):
+    return kron_back(g, a, b, "b")
+
+
+def cross_back_a(g, a, b):
+    return cross_back(g, a, b, "a")
+
+
+def cross_back_b(g, a, b):
+    return cross_back(g, a, b, "b")
+
+
 def _full_conv_back(g, a, v, which):
     """Adjoint of the full convolution of a and v, for `which` operand."""
     other = v if which == "a" else a
@@ -1666,6 +1739,22 @@ def correlate_back(g, a, v, which, mode="valid"):
     if which == "a":
         return _full_conv_back(gf, a, vr, "a")
     return _full_conv_back(gf, a, vr, "v")[::-1]
+
+
+def convolve_back_a(g, a, v, mode="full"):
+    return convolve_back(g, a, v, "a", mode)
+
+
+def convolve_back_v(g, a, v, mode="full"):
+    return convolve_back(g, a, v, "v", mode)
+
+
+def correlate_back_a(g, a, v, mode="valid"):
+    return correlate_back(g, a, v, "a", mode)
+
+
+def correlate_back_v(g, a, v, mode="valid"):
+    return correlate_back(g, a, v, "v", mode)
 
 
 def _swap(m):
@@ -1979,6 +2068,52 @@ def norm_tangent(dx, x, y, ord=None, axis=None, keepdims=False):
     return out if np.ndim(out) else out[()]
 
 
+def _norm_weight_derivatives(x, y, ord, axes, kind):
+    """(dW/dx applied elementwise, dW/dy) for the smooth norms, W = the weights above; zeros
+    for the norms whose weights are piecewise constant."""
+    if kind == "fro" or (kind == "matrix" and ord in ("fro", "f", None)) or (
+            kind == "vector" and ord in (None, 2)):
+        safe = np.where(y == 0, np.inf, y)
+        return 1.0 / safe, -x / (safe * safe)
+    if kind == "vector" and ord not in (0, 1, np.inf, -np.inf):
+        safe = np.where(y == 0, np.inf, y)
+        ax = np.abs(x)
+        return ((ord - 1) * ax ** (ord - 2) / safe ** (ord - 1),
+                -(ord - 1) * np.sign(x) * ax ** (ord - 1) / safe ** ord)
+    if kind == "matrix" and ord in (2, -2, "nuc"):
+        raise SourceDiffError(f"second derivatives of np.linalg.norm(ord={ord!r}) (a singular "
+                              "value norm) have no rule")
+    return 0.0, 0.0
+
+
+def _norm_back_along(g, x, y, d, ord, kind, axes, keepdims, which):
+    if _no_flow(g) or _no_flow(d):
+        return 0.0
+    wx, wy = _norm_weight_derivatives(x, _unreduce(y, x, axes, keepdims), ord, axes, kind)
+    if which == "x":
+        return _unreduce(g, x, axes, keepdims) * wx * d
+    return _unreduce(g, x, axes, keepdims) * wy * _unreduce(d, x, axes, keepdims)
+
+
+def norm_back_along(g, x, y, d, which, ord=None, axis=None, keepdims=False):
+    """The derivative of `norm_back(g, x, y, ...)` along the tangent `d` of x (which='x',
+    y held fixed) or of y (which='y')."""
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    kind, axes = _norm_plan(x, ord, axis)
+    return _norm_back_along(g, x, y, d, ord, kind, axes, keepdims, which)
+
+
+def vector_norm_back_along(g, x, y, d, which, axis=None, keepdims=False, ord=2):
+    x = np.asarray(x, dtype=_ftype(np.asarray(x)))
+    return _norm_back_along(g, x, y, d, ord, "vector", _axis_tuple(axis, x.ndim), keepdims,
+                            which)
+
+
+def matrix_norm_back_along(g, x, y, d, which, keepdims=False, ord="fro"):
+    nd = np.ndim(x)
+    return norm_back_along(g, x, y, d, which, ord, (nd - 2, nd - 1), keepdims)
+
+
 def vector_norm_back(g, x, y, axis=None, keepdims=False, ord=2):
     if _no_flow(g):
         return 0.0
@@ -2074,6 +2209,16 @@ def einsum_back(g, k, subscripts, optimize, *operands):
     full = np.zeros(x.shape, dtype=_ftype(r, x))
     np.einsum(target + "->" + uniq, full)[...] = r     # a writable view of the diagonal
     return full
+
+
+def einsum_back_along(g, k, subscripts, optimize, j, dj, *operands):
+    """The derivative of `einsum_back(g, k, ...)` along operand j's tangent `dj`: the adjoint
+    is linear in every operand but the k-th (whose shape alone it reads)."""
+    if j == k or _no_flow(dj):
+        return 0.0
+    ops = list(operands)
+    ops[j] = np.broadcast_to(dj, np.shape(ops[j]))
+    return einsum_back(g, k, subscripts, optimize, *ops)
 
 
 def einsum_tangent(k, dk, subscripts, optimize, *operands):

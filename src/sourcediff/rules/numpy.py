@@ -170,12 +170,21 @@ for _extremum in (np.nanmax, np.nanmin):
 rule(np.ptp, "a, axis=None, out=None, keepdims=False",
      adjoint={"a": "_sd.ptp_adjoint(d[y], a, y, axis, keepdims)"},
      tangent={"a": "_sd.ptp_tangent(d[a], a, y, axis, keepdims)"})
+# (written with NumPy operations, so that second derivatives come from the rules themselves;
+# std's derivative is 0 where std is 0)
 rule(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None",
-     adjoint={"a": "_sd.std_adjoint(d[y], a, y, axis, keepdims, ddof, correction)"},
-     tangent={"a": "_sd.std_tangent(d[a], a, y, axis, keepdims, ddof, correction)"})
+     adjoint={"a": "_sd.unreduce(d[y] / np.where(y == 0, np.inf, y), a, axis, keepdims) * "
+                   "(a - np.mean(a, axis=axis, keepdims=True)) / "
+                   "_sd.dof(a, axis, ddof, correction)"},
+     tangent={"a": "np.sum((a - np.mean(a, axis=axis, keepdims=True)) * d[a], axis=axis, "
+                   "keepdims=keepdims) / (_sd.dof(a, axis, ddof, correction) * "
+                   "np.where(y == 0, np.inf, y))"})
 rule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None",
-     adjoint={"a": "_sd.var_adjoint(d[y], a, y, axis, keepdims, ddof, correction)"},
-     tangent={"a": "_sd.var_tangent(d[a], a, y, axis, keepdims, ddof, correction)"})
+     adjoint={"a": "_sd.unreduce(d[y], a, axis, keepdims) * "
+                   "(a - np.mean(a, axis=axis, keepdims=True)) * "
+                   "(2.0 / _sd.dof(a, axis, ddof, correction))"},
+     tangent={"a": "np.sum((a - np.mean(a, axis=axis, keepdims=True)) * d[a], axis=axis, "
+                   "keepdims=keepdims) * (2.0 / _sd.dof(a, axis, ddof, correction))"})
 rule(np.median, "a, axis=None, out=None, overwrite_input=False, keepdims=False",
      adjoint={"a": "_sd.median_adjoint(d[y], a, y, axis, keepdims)"},
      tangent={"a": "_sd.median_tangent(d[a], a, y, axis, keepdims)"})
@@ -362,18 +371,18 @@ for _tensordot in _available("tensordot", "linalg.tensordot"):
                   "b": "_sd.tensordot_back_b(d[y], a, b, axes)"},
          tangent={"a": "np.tensordot(d[a], b, axes)", "b": "np.tensordot(a, d[b], axes)"})
 rule(np.kron, "a, b",
-     adjoint={"a": "_sd.kron_back(d[y], a, b, 'a')", "b": "_sd.kron_back(d[y], a, b, 'b')"},
+     adjoint={"a": "_sd.kron_back_a(d[y], a, b)", "b": "_sd.kron_back_b(d[y], a, b)"},
      tangent={"a": "np.kron(d[a], b)", "b": "np.kron(a, d[b])"})
 rule(np.cross, "a, b",
-     adjoint={"a": "_sd.cross_back(d[y], a, b, 'a')", "b": "_sd.cross_back(d[y], a, b, 'b')"},
+     adjoint={"a": "_sd.cross_back_a(d[y], a, b)", "b": "_sd.cross_back_b(d[y], a, b)"},
      tangent={"a": "np.cross(d[a], b)", "b": "np.cross(a, d[b])"})
 rule(np.convolve, "a, v, mode='full'",
-     adjoint={"a": "_sd.convolve_back(d[y], a, v, 'a', mode)",
-              "v": "_sd.convolve_back(d[y], a, v, 'v', mode)"},
+     adjoint={"a": "_sd.convolve_back_a(d[y], a, v, mode)",
+              "v": "_sd.convolve_back_v(d[y], a, v, mode)"},
      tangent={"a": "np.convolve(d[a], v, mode)", "v": "np.convolve(a, d[v], mode)"})
 rule(np.correlate, "a, v, mode='valid'",
-     adjoint={"a": "_sd.correlate_back(d[y], a, v, 'a', mode)",
-              "v": "_sd.correlate_back(d[y], a, v, 'v', mode)"},
+     adjoint={"a": "_sd.correlate_back_a(d[y], a, v, mode)",
+              "v": "_sd.correlate_back_v(d[y], a, v, mode)"},
      tangent={"a": "np.correlate(d[a], v, mode)", "v": "np.correlate(a, d[v], mode)"})
 _OPERANDS = [f"op{i}" for i in range(8)]
 _ALL_OPERANDS = ", ".join(_OPERANDS)
@@ -490,6 +499,117 @@ for _name, _sig in (
         ("round", "a, decimals=0, out=None")):
     _nondifferentiable_method(_name, _sig)
 _nondifferentiable_method("imag", "a", attribute=True)
+
+
+# ---- the helpers above, for higher-order derivatives --------------------------------------------
+# Hessians run forward mode over generated reverse-mode code, and grad of grad reverse mode
+# over it, so the helpers that code calls need rules too. Most adjoint helpers are linear in
+# the carried derivative `g` (and, for products, in the other factor) and read their other
+# arguments only for shapes, axes or piecewise-constant choices (the argmax, the sorting
+# permutation, a sign): `_linear` gives them their rules. The adjoint of a linear helper is
+# `_sd.transpose_linear` (exact, one call per element). Helpers without a rule here
+# (prod, cumprod, average, trapezoid, the linalg ones, the singular-value norms) have first
+# derivatives only: a second derivative through them is an error naming the helper.
+def _linear(helper, sig, carried=("g",), adjoint=True):
+    params, _ = _signature(sig)
+    args = ", ".join(params)
+    name = f"_sd.{helper.__name__}"
+    adjoints, tangents = {}, {}
+    for p in carried:
+        if adjoint:
+            adjoints[p] = f"_sd.transpose_linear({name}, ({args},), {params.index(p)}, d[y])"
+        tangents[p] = f"{name}({', '.join(f'd[{q}]' if q == p else q for q in params)})"
+    rule(helper, sig, adjoint=adjoints, tangent=tangents)
+
+
+for _helper, _sig in (
+        (runtime.unreduce, "g, x, axis=None, keepdims=False"),
+        (runtime.max_adjoint, "g, x, out, axis=None, keepdims=False"),
+        (runtime.nanmax_adjoint, "g, x, out, axis=None, keepdims=False"),
+        (runtime.ptp_adjoint, "g, x, out, axis=None, keepdims=False"),
+        (runtime.median_adjoint, "g, x, out, axis=None, keepdims=False"),
+        (runtime.nansum_adjoint, "g, x, axis=None, keepdims=False"),
+        (runtime.nanmean_adjoint, "g, x, axis=None, keepdims=False"),
+        (runtime.cumsum_adjoint, "g, x, axis=None"),
+        (runtime.cumulative_sum_adjoint, "g, x, axis=None, include_initial=False"),
+        (runtime.diff_adjoint, "g, x, n=1, axis=-1"),
+        (runtime.tri_back, "g, m, k=0, lower=True"),
+        (runtime.reshape_adjoint, "g, x, order='C'"),
+        (runtime.ravel_adjoint, "g, x, order='C'"),
+        (runtime.transpose_back, "g, axes"),
+        (runtime.swapaxes_back, "g, axis1, axis2"),
+        (runtime.matrix_transpose, "g"),
+        (runtime.moveaxis_back, "g, source, destination"),
+        (runtime.rollaxis_back, "g, x, axis, start=0"),
+        (runtime.broadcast_back, "g, x"),
+        (runtime.atleast_back, "g, x"),
+        (runtime.flip_back, "g, axis=None"),
+        (runtime.rot90_back, "g, k=1, axes=None"),
+        (runtime.roll_back, "g, shift, axis=None"),
+        (runtime.tile_back, "g, x, reps"),
+        (runtime.repeat_back, "g, x, repeats, axis=None"),
+        (runtime.pad_back, "g, x, pad_width, mode='constant'"),
+        (runtime.take_back, "g, x, indices, axis=None, mode='raise'"),
+        (runtime.take_along_back, "g, x, indices, axis=-1"),
+        (runtime.sort_back, "g, x, axis=-1"),
+        (runtime.astype_back, "g, dtype"),
+        (runtime.item_back, "g, x, i0=None, i1=None, i2=None, i3=None, i4=None, i5=None"),
+        (runtime.fill_back, "g, out, fill"),
+        (runtime.linspace_back, "g, out, x, which, num=50, endpoint=True, retstep=False, "
+                                "axis=0"),
+        (runtime.select_back_default, "g, condlist, default"),
+        (runtime.trace_back, "g, x, offset=0, axis1=0, axis2=1"),
+        (runtime.diagonal_back, "g, x, offset=0, axis1=0, axis2=1"),
+        (runtime.diag_back, "g, v, k=0"),
+        (runtime.linalg_trace_back, "g, x, offset=0"),
+        (runtime.linalg_diagonal_back, "g, x, offset=0"),
+        (runtime.split_back, "g, x, out, axis=0")):
+    _linear(_helper, _sig)
+# adjoints that are lists (one per element of a sequence argument): forward over them only
+for _helper, _sig in (
+        (runtime.concatenate_back, "g, arrays, axis=0"),
+        (runtime.stack_back, "g, arrays, axis=0"),
+        (runtime.stacked_back, "g, arrays, kind"),
+        (runtime.select_back_choices, "g, condlist, choicelist"),
+        (runtime.array_back, "g, x")):
+    _linear(_helper, _sig, adjoint=False)
+# bilinear: in `g` and the other factor
+for _helper, _sig, _other in (
+        (runtime.vdot_back, "g, other, x", "other"),
+        (runtime.vecdot_back, "g, other, x, axis=-1", "other"),
+        (runtime.inner_back_a, "g, a, b", "b"), (runtime.inner_back_b, "g, a, b", "a"),
+        (runtime.outer_back_a, "g, a, b", "b"), (runtime.outer_back_b, "g, a, b", "a"),
+        (runtime.tensordot_back_a, "g, a, b, axes=2", "b"),
+        (runtime.tensordot_back_b, "g, a, b, axes=2", "a"),
+        (runtime.kron_back_a, "g, a, b", "b"), (runtime.kron_back_b, "g, a, b", "a"),
+        (runtime.cross_back_a, "g, a, b", "b"), (runtime.cross_back_b, "g, a, b", "a"),
+        (runtime.convolve_back_a, "g, a, v, mode='full'", "v"),
+        (runtime.convolve_back_v, "g, a, v, mode='full'", "a"),
+        (runtime.correlate_back_a, "g, a, v, mode='valid'", "v"),
+        (runtime.correlate_back_v, "g, a, v, mode='valid'", "a")):
+    _linear(_helper, _sig, carried=("g", _other))
+# einsum's adjoint: linear in g and in every operand but the k-th (read for its shape)
+rule(runtime.einsum_back, "g, k, subscripts, optimize, " + _ALL_OPERANDS,
+     adjoint={},
+     tangent={"g": f"_sd.einsum_back(d[g], k, subscripts, optimize, {_ALL_OPERANDS})",
+              **{o: f"_sd.einsum_back_along(g, k, subscripts, optimize, {j}, d[{o}], "
+                    f"{_ALL_OPERANDS})" for j, o in enumerate(_OPERANDS)}})
+# the norms: the weights' own derivatives (with respect to x, and to the norm y they divide by)
+for _helper, _along, _sig, _call in (
+        (runtime.norm_back, "norm_back_along", "g, x, out, ord=None, axis=None, keepdims=False",
+         "ord, axis, keepdims"),
+        (runtime.vector_norm_back, "vector_norm_back_along",
+         "g, x, out, axis=None, keepdims=False, ord=2", "axis, keepdims, ord"),
+        (runtime.matrix_norm_back, "matrix_norm_back_along",
+         "g, x, out, keepdims=False, ord='fro'", "keepdims, ord")):
+    rule(_helper, _sig,
+         adjoint={},
+         tangent={"g": f"_sd.{_helper.__name__}(d[g], x, out, {_call})",
+                  "x": f"_sd.{_along}(g, x, out, d[x], 'x', {_call})",
+                  "out": f"_sd.{_along}(g, x, out, d[out], 'y', {_call})"})
+nondifferentiable(runtime.clip_da, runtime.clip_dlo, runtime.clip_dhi, runtime.transpose_axes,
+                  runtime.method_axes, runtime.split_axis, runtime.rot90_axes, runtime.sort_perm,
+                  runtime.dof)
 
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.heaviside,
