@@ -657,6 +657,11 @@ def unreduce(g, x, axis=None, keepdims=False):
     return _unreduce(g, x, axis, keepdims)
 
 
+def dense(g, like):
+    """`_dense` for templates: the adjoint `g` with the full shape of `like` (linear in g)."""
+    return _dense(g, like)
+
+
 def dof(x, axis=None, ddof=0, correction=None):
     """N - ddof for np.std / np.var over `axis`."""
     return _count(x, _axis_tuple(axis, np.ndim(x))) - _ddof(ddof, correction)
@@ -1761,41 +1766,23 @@ def _swap(m):
     return np.swapaxes(m, -1, -2)
 
 
-def inv_back(g, y):
-    if _no_flow(g):
-        return 0.0
-    return -_swap(y) @ g @ _swap(y)
-
-
-def det_back(g, a, y):
-    if _no_flow(g):
-        return 0.0
-    return (np.asarray(g * y)[..., None, None]) * _swap(np.linalg.inv(a))
-
-
-def det_tangent(da, a, y):
-    return y * np.einsum("...ij,...ji->...", np.linalg.inv(a), da)
-
-
-def slogdet_back(g, a):
-    if _no_flow(g) or _no_flow(g[1]):
-        return 0.0
-    return np.asarray(g[1])[..., None, None] * _swap(np.linalg.inv(a))
-
-
 def slogdet_tangent(da, a, y):
     return (np.zeros_like(y[0], dtype=_ftype(y[1])),
             np.einsum("...ij,...ji->...", np.linalg.inv(a), da))
 
 
-def _as_matrix_rhs(b):
-    return np.ndim(b) == 1
+def _as_matrix_rhs(a, b):
+    """Whether np.linalg.solve(a, b) treats `b` as one vector (stacks of them): exactly when it
+    is 1-d in NumPy 2, when it has one dimension less than `a` before."""
+    if int(np.__version__.split(".")[0]) >= 2:
+        return np.ndim(b) == 1
+    return np.ndim(b) == np.ndim(a) - 1
 
 
 def solve_back_b(g, a, b):
     if _no_flow(g):
         return 0.0
-    if _as_matrix_rhs(b):
+    if _as_matrix_rhs(a, b):
         gb = np.linalg.solve(_swap(a), g[..., None])[..., 0]
     else:
         gb = np.linalg.solve(_swap(a), g)
@@ -1805,7 +1792,7 @@ def solve_back_b(g, a, b):
 def solve_back_a(g, a, b, y):
     if _no_flow(g):
         return 0.0
-    if _as_matrix_rhs(b):
+    if _as_matrix_rhs(a, b):
         gb = np.linalg.solve(_swap(a), g[..., None])
         return unbroadcast(-gb * y[..., None, :], a)
     gb = np.linalg.solve(_swap(a), g)
@@ -1813,14 +1800,14 @@ def solve_back_a(g, a, b, y):
 
 
 def solve_tangent_a(da, a, b, y):
-    if _as_matrix_rhs(b):
+    if _as_matrix_rhs(a, b):
         return -np.linalg.solve(a, (da @ y[..., None]))[..., 0]
     return -np.linalg.solve(a, da @ y)
 
 
 def solve_tangent_b(db, a, b, y):
     db = np.broadcast_to(db, np.shape(b))
-    if _as_matrix_rhs(b):
+    if _as_matrix_rhs(a, b):
         return np.linalg.solve(a, db[..., None])[..., 0] + _zeros_for(y)
     return np.linalg.solve(a, db) + _zeros_for(y)
 

@@ -428,14 +428,18 @@ for _mnorm in _available("linalg.matrix_norm"):
     rule(_mnorm, "x, keepdims=False, ord='fro'",
          adjoint={"x": "_sd.matrix_norm_back(d[y], x, y, keepdims, ord)"},
          tangent={"x": "_sd.matrix_norm_tangent(d[x], x, y, keepdims, ord)"})
+# (inv, det and slogdet are written with NumPy operations: second derivatives come from the
+# rules themselves; det and slogdet need an invertible matrix)
 rule(np.linalg.inv, "a",
-     adjoint={"a": "_sd.inv_back(d[y], y)"},
+     adjoint={"a": "-(np.swapaxes(y, -1, -2) @ _sd.dense(d[y], y) @ np.swapaxes(y, -1, -2))"},
      tangent={"a": "-(y @ d[a] @ y)"})
 rule(np.linalg.det, "a",
-     adjoint={"a": "_sd.det_back(d[y], a, y)"},
-     tangent={"a": "_sd.det_tangent(d[a], a, y)"})
+     adjoint={"a": "np.expand_dims(d[y] * y, (-2, -1)) * "
+                   "np.swapaxes(np.linalg.inv(a), -1, -2)"},
+     tangent={"a": "y * np.einsum('...ij,...ji->...', np.linalg.inv(a), d[a])"})
 rule(np.linalg.slogdet, "a",
-     adjoint={"a": "_sd.slogdet_back(d[y], a)"},
+     adjoint={"a": "np.expand_dims(_sd.getitem(d[y], 1), (-2, -1)) * "
+                   "np.swapaxes(np.linalg.inv(a), -1, -2)"},
      tangent={"a": "_sd.slogdet_tangent(d[a], a, y)"})
 rule(np.linalg.solve, "a, b",
      adjoint={"a": "_sd.solve_back_a(d[y], a, b, y)", "b": "_sd.solve_back_b(d[y], a, b)"},
@@ -524,6 +528,7 @@ def _linear(helper, sig, carried=("g",), adjoint=True):
 
 for _helper, _sig in (
         (runtime.unreduce, "g, x, axis=None, keepdims=False"),
+        (runtime.dense, "g, like"),
         (runtime.max_adjoint, "g, x, out, axis=None, keepdims=False"),
         (runtime.nanmax_adjoint, "g, x, out, axis=None, keepdims=False"),
         (runtime.ptp_adjoint, "g, x, out, axis=None, keepdims=False"),
