@@ -1779,24 +1779,20 @@ def _as_matrix_rhs(a, b):
     return np.ndim(b) == np.ndim(a) - 1
 
 
-def solve_back_b(g, a, b):
-    if _no_flow(g):
-        return 0.0
-    if _as_matrix_rhs(a, b):
-        gb = np.linalg.solve(_swap(a), g[..., None])[..., 0]
-    else:
-        gb = np.linalg.solve(_swap(a), g)
-    return unbroadcast(gb, b)
 
 
-def solve_back_a(g, a, b, y):
+def to_col(g, a, b):
+    """`g` (shaped like solve(a, b)) as a stack of matrices: a column for a vector `b`."""
     if _no_flow(g):
         return 0.0
-    if _as_matrix_rhs(a, b):
-        gb = np.linalg.solve(_swap(a), g[..., None])
-        return unbroadcast(-gb * y[..., None, :], a)
-    gb = np.linalg.solve(_swap(a), g)
-    return unbroadcast(-gb @ _swap(y), a)
+    return np.asarray(g)[..., None] if _as_matrix_rhs(a, b) else g
+
+
+def from_col(r, a, b):
+    """The inverse of `to_col`."""
+    if _no_flow(r):
+        return 0.0
+    return np.asarray(r)[..., 0] if _as_matrix_rhs(a, b) else r
 
 
 def solve_tangent_a(da, a, b, y):
@@ -1820,20 +1816,30 @@ def _phi(m):
     return out
 
 
-def cholesky_back(g, y, upper=False):
-    """The adjoint of L = np.linalg.cholesky(A), which reads only the lower triangle of A
-    (the upper one with upper=True): the gradient lives in the triangle that is read."""
-    if _no_flow(g):
+
+def phi(m):
+    """The lower triangle of `m` with its diagonal halved (linear; 0.0 stays 0.0)."""
+    if _no_flow(m):
         return 0.0
-    if upper:
-        return _swap(cholesky_back(_swap(g), _swap(y)))
-    lower = y
-    linv = np.linalg.inv(lower)
-    s = _swap(linv) @ _phi(_swap(lower) @ g) @ linv
-    full = s + _swap(s)
-    idx = np.arange(s.shape[-1])
+    return _phi(np.asarray(m))
+
+
+def sym_lower(s):
+    """tril(s + s^T) with the diagonal of s: the gradient of a function of a symmetric matrix
+    that reads only its lower triangle, from the symmetric-case gradient `s`."""
+    if _no_flow(s):
+        return 0.0
+    full = np.tril(s + _swap(s), -1)
+    idx = np.arange(np.shape(s)[-1])
     full[..., idx, idx] = s[..., idx, idx]
-    return np.tril(full)
+    return full
+
+
+def swap_if(m, flag):
+    """`m` with its last two axes swapped when `flag` (linear; 0.0 stays 0.0)."""
+    if _no_flow(m) or not flag:
+        return m
+    return _swap(m)
 
 
 def cholesky_tangent(da, y, upper=False):

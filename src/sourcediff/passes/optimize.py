@@ -25,6 +25,7 @@ After (with `t4` unused)::
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 
@@ -194,6 +195,12 @@ def propagate_local_copies(fn):
 
 
 _TEMP = re.compile(r"^d?t\d+(_dot)?$")
+MAX_LINE = 80
+
+
+def _text(stmt):
+    from ..codegen import to_source
+    return to_source(stmt) if not isinstance(stmt, gast.If) else to_source(stmt.test)
 
 
 def _writes(stmt):
@@ -233,10 +240,12 @@ def inline_temporaries(fn):
                                and n.id == name and isinstance(n.ctx, gast.Load))
                     if uses:
                         if uses == 1 and _simple_use(later, name):
-                            _Substitute(name, value).visit(later)
-                            del stmts[i]
-                            changed = True
-                            i -= 1
+                            folded = _Substitute(name, value).visit(copy.deepcopy(later))
+                            if len(_text(folded)) <= MAX_LINE:   # keep lines readable
+                                stmts[j] = folded
+                                del stmts[i]
+                                changed = True
+                                i -= 1
                         break
                     if _writes(later) & (needs | {name}):
                         break

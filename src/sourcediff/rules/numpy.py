@@ -441,12 +441,23 @@ rule(np.linalg.slogdet, "a",
      adjoint={"a": "np.expand_dims(_sd.getitem(d[y], 1), (-2, -1)) * "
                    "np.swapaxes(np.linalg.inv(a), -1, -2)"},
      tangent={"a": "_sd.slogdet_tangent(d[a], a, y)"})
+# with G = solve(a^T, d[y]) (as columns): d[b] = G, d[a] = -G y^T, broadcasting undone
 rule(np.linalg.solve, "a, b",
-     adjoint={"a": "_sd.solve_back_a(d[y], a, b, y)", "b": "_sd.solve_back_b(d[y], a, b)"},
+     adjoint={"a": "_sd.unbroadcast(-(np.linalg.solve(np.swapaxes(a, -1, -2), "
+                   "_sd.to_col(_sd.dense(d[y], y), a, b)) @ "
+                   "np.swapaxes(_sd.to_col(y, a, b), -1, -2)), a)",
+              "b": "_sd.unbroadcast(_sd.from_col(np.linalg.solve(np.swapaxes(a, -1, -2), "
+                   "_sd.to_col(_sd.dense(d[y], y), a, b)), a, b), b)"},
      tangent={"a": "_sd.solve_tangent_a(d[a], a, b, y)",
               "b": "_sd.solve_tangent_b(d[b], a, b, y)"})
+# L = cholesky(a) reads the lower triangle of a: with S = L^-T phi(L^T d[L]) L^-1 (phi: the
+# lower triangle, diagonal halved), d[a] = tril(S + S^T) with the diagonal of S. upper=True
+# reads the upper triangle and returns L^T: the same, transposed.
 rule(np.linalg.cholesky, "a, upper=False",
-     adjoint={"a": "_sd.cholesky_back(d[y], y, upper)"},
+     adjoint={"a": "_sd.swap_if(_sd.sym_lower(np.swapaxes(np.linalg.inv(_sd.swap_if(y, upper)), "
+                   "-1, -2) @ _sd.phi(np.swapaxes(_sd.swap_if(y, upper), -1, -2) @ "
+                   "_sd.swap_if(_sd.dense(d[y], y), upper)) @ "
+                   "np.linalg.inv(_sd.swap_if(y, upper))), upper)"},
      tangent={"a": "_sd.cholesky_tangent(d[a], y, upper)"})
 rule(np.linalg.matrix_power, "a, n",
      adjoint={"a": "_sd.matrix_power_back(d[y], a, n)"},
@@ -529,6 +540,11 @@ def _linear(helper, sig, carried=("g",), adjoint=True):
 for _helper, _sig in (
         (runtime.unreduce, "g, x, axis=None, keepdims=False"),
         (runtime.dense, "g, like"),
+        (runtime.to_col, "g, a, b"),
+        (runtime.from_col, "g, a, b"),
+        (runtime.phi, "g"),
+        (runtime.sym_lower, "g"),
+        (runtime.swap_if, "g, flag"),
         (runtime.max_adjoint, "g, x, out, axis=None, keepdims=False"),
         (runtime.nanmax_adjoint, "g, x, out, axis=None, keepdims=False"),
         (runtime.ptp_adjoint, "g, x, out, axis=None, keepdims=False"),
