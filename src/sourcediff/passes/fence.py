@@ -41,7 +41,7 @@ REFUSED = {
     gast.SetComp: ("a set comprehension", "use a list"),
     gast.DictComp: ("a dict comprehension", "build the dict with a for loop"),
     gast.Set: ("a set literal", "use a list or a tuple"),
-    gast.Starred: ("star-arguments (`*args`)", "pass the arguments one by one"),
+    gast.Starred: ("a star-argument (`*args`)", "pass the arguments one by one"),
 }
 if hasattr(gast, "TryStar"):
     REFUSED[gast.TryStar] = REFUSED[gast.Try]
@@ -93,9 +93,8 @@ class Fence(gast.NodeVisitor):
                 self.visit(target.slice)
                 return
             self.refuse(target, "assignment into an element of an expression",
-                        "assign into a named array or container: `x[i] = v` or `x[i][j]` as "
-                        "`row = x[i]; row[j] = v` is also refused; index with a tuple "
-                        "`x[i, j] = v`")
+                        "write into a named array with one index: `x[i, j] = v` instead of "
+                        "`x[i][j] = v`")
         if isinstance(target, gast.Attribute):
             self.refuse(target, "assignment to an attribute",
                         "keep the value in a local variable")

@@ -121,11 +121,19 @@ def eliminate_dead_code(fn):
                     setattr(stmt, field, block(getattr(stmt, field)))
             if isinstance(stmt, gast.If) and not stmt.body:
                 stmt.body = [gast.Pass()]
+            if isinstance(stmt, gast.If) and _empty(stmt.body) and _empty(stmt.orelse) and \
+                    _pure(stmt.test):
+                changed = True   # `if flag: pass`
+                continue
             out.append(stmt)
         return out
 
     fn.body = block(fn.body)
     return changed
+
+
+def _empty(stmts):
+    return all(isinstance(s, gast.Pass) for s in stmts)
 
 
 def _dead(stmt, reads):

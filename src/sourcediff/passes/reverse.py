@@ -645,6 +645,10 @@ def missing_rule(an, stmt, op):
                              "them), or register your own with @sourcediff.adjoint")
     hint = (f"register a rule with @sourcediff.adjoint({label}) and "
             f"@sourcediff.tangent({label}), or wrap the value in sourcediff.stop_gradient")
+    if op.func is None and label in an.locals:
+        hint = (f"`{label}` is a local variable, so sourcediff cannot tell which function it "
+                "holds; call the function by its module-level name (for a derivative, bind "
+                "it once at module level: `dg = sourcediff.grad(g)`)")
     if op.func is not None and not callable(op.func):
         hint = f"{label} is not a function sourcediff can differentiate"
     return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)

@@ -525,7 +525,11 @@ _nondifferentiable_method("imag", "a", attribute=True)
 # `_sd.transpose_linear` (exact, one call per element). Helpers without a rule here
 # (prod, cumprod, average, trapezoid, the linalg ones, the singular-value norms) have first
 # derivatives only: a second derivative through them is an error naming the helper.
+LINEAR_HELPERS = []   # the helpers `_linear` gave rules (tests/test_rules.py checks them)
+
+
 def _linear(helper, sig, carried=("g",), adjoint=True):
+    LINEAR_HELPERS.append(helper)
     params, _ = _signature(sig)
     args = ", ".join(params)
     name = f"_sd.{helper.__name__}"
@@ -583,11 +587,12 @@ for _helper, _sig in (
         (runtime.diagonal_back, "g, x, offset=0, axis1=0, axis2=1"),
         (runtime.diag_back, "g, v, k=0"),
         (runtime.linalg_trace_back, "g, x, offset=0"),
-        (runtime.linalg_diagonal_back, "g, x, offset=0"),
-        (runtime.split_back, "g, x, out, axis=0")):
+        (runtime.linalg_diagonal_back, "g, x, offset=0")):
     _linear(_helper, _sig)
-# adjoints that are lists (one per element of a sequence argument): forward over them only
+# adjoints that are lists (one per element of a sequence argument), or take one: forward over
+# them only (`transpose_linear` of a list argument does not zero the other elements yet)
 for _helper, _sig in (
+        (runtime.split_back, "g, x, out, axis=0"),
         (runtime.concatenate_back, "g, arrays, axis=0"),
         (runtime.stack_back, "g, arrays, axis=0"),
         (runtime.stacked_back, "g, arrays, kind"),
