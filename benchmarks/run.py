@@ -57,6 +57,9 @@ W = importlib.import_module("workloads")
 
 SD_HAND_TARGET = 1.15  # sourcediff reverse / hand-written gradient time
 COMPILE_TARGET_MS = 20.0  # first grad(f) + first call
+FWD_TARGET = 3.0  # forward-mode gradient / f, for a scalar function of one scalar input
+HVP_TARGET = 5.0  # hvp / grad
+HVP_RTOL = 1e-5  # agreement of hvp with finite differences of the hand-written gradient
 GRAD_RTOL = 1e-6  # agreement of a tool's gradient with the hand-written one
 PEERS = ("autograd", "torch", "jax", "jax-jit")
 
@@ -74,6 +77,29 @@ COLUMNS = [
     "jax-jit/f",
     "compile ms",
     "tape",
+    "hand tape",
+]
+
+FWD_COLUMNS = [
+    "workload",
+    "size",
+    "inputs",
+    "f time",
+    "fwd/f",
+    "jvp code/f",
+    "sd grad/f",
+    "hand grad/f",
+    f"target fwd/f ≤ {FWD_TARGET:g}",
+]
+
+HVP_COLUMNS = [
+    "workload",
+    "size",
+    "f time",
+    "grad/f",
+    "hvp/f",
+    "hvp/grad",
+    f"target hvp/grad ≤ {HVP_TARGET:g}",
 ]
 
 
@@ -439,6 +465,34 @@ def setup_candidate(
     return fn, cell
 
 
+def setup_jvp_code(dfw: Any, args: tuple, ref: Any, wl: Any) -> tuple[Callable | None, dict]:
+    """The generated forward-mode (jvp) function itself, one tangent pass (d/d first wrt
+    input), called directly without the ``Derivative`` call wrapper.  Diagnostic: it
+    separates the cost of the generated code from the per-call overhead of the wrapper
+    (argument-type dispatch, staleness check, one pass per input, result packing).  Uses
+    sourcediff internals (``Derivative.by_types``, ``Compiled.fn``); ``n/a`` without them."""
+    try:
+        spec, _ = dfw.by_types[tuple(map(type, args))]
+        raw = spec.fn
+        tangents = tuple(1.0 if k == 0 else 0.0 for k in range(len(wl.wrt_tuple())))
+    except Exception as exc:
+        return None, bad_cell("n/a", f"sourcediff internals changed: {describe_exc(exc)}")
+
+    def run() -> Any:
+        return raw(*args, *tangents)
+
+    try:
+        _, out_dot = run()
+    except Exception as exc:
+        return None, bad_cell("error", describe_exc(exc))
+    cell = ok_cell()
+    expected = as_grad_tuple(ref, len(wl.wrt_tuple()), isinstance(wl.wrt, tuple))[0]
+    err = abs(float(out_dot) - float(expected)) / max(abs(float(expected)), 1e-12)
+    cell["rel_err"] = err
+    cell["correct"] = bool(err <= GRAD_RTOL)
+    return run, cell
+
+
 def measure_compile(sd: Any, wl: Any, args: tuple, reps: int) -> dict:
     has_clear = hasattr(sd, "clear_cache")
     grad_ms, total_ms = [], []
@@ -477,6 +531,55 @@ def measure_tape(df: Any, args: tuple) -> dict:
         return bad_cell("error", describe_exc(exc))
 
 
+def saved_bytes(value: Any) -> int:
+    """Bytes of data a saved value holds: 8 per float (or int), nbytes per array, containers
+    summed.  The same convention as sourcediff's ``tape_bytes``."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (list, tuple)):
+        return sum(saved_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(saved_bytes(v) for v in value.values())
+    if isinstance(value, (float, int, np.generic)) and not isinstance(value, bool):
+        return 8
+    return 0
+
+
+def measure_hand_tape(hand: Callable, args: tuple) -> dict:
+    """What the hand-written gradient keeps for its backward sweep: the bytes held by its
+    list-valued local variables (not parameters) when it returns.
+
+    The lists are read from the returning frame by a profile hook that is installed for
+    this one untimed call only, so the timed gradient carries no instrumentation.  The
+    hand-written gradients only append to these lists, so their size at return is their
+    peak."""
+    code = hand.__code__
+    nparams = code.co_argcount + code.co_kwonlyargcount
+    nparams += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)  # *args, **kwargs
+    params = set(code.co_varnames[:nparams])
+    lists: dict[str, int] = {}
+    seen = [False]
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "return" and frame.f_code is code and not seen[0]:
+            seen[0] = True
+            for name, value in frame.f_locals.items():
+                if name not in params and isinstance(value, list):
+                    lists[name] = saved_bytes(value)
+
+    old = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        hand(*args)
+    except Exception as exc:
+        return bad_cell("error", describe_exc(exc))
+    finally:
+        sys.setprofile(old)
+    if not seen[0]:
+        return bad_cell("error", "the hand-written gradient's frame was not seen")
+    return ok_cell(bytes=sum(lists.values()), lists=lists)
+
+
 def bench_one(wl: Any, size: str, sd: Any, sd_err: str | None, opts: argparse.Namespace) -> dict:
     args = wl.make_args(size, np.random.default_rng(opts.seed))
     ref = wl.hand(*args)
@@ -505,19 +608,29 @@ def bench_one(wl: Any, size: str, sd: Any, sd_err: str | None, opts: argparse.Na
             cands["sd"] = fn
 
     # sourcediff forward (scalar-input workloads only)
+    cells["sd_jvp_code"] = bad_cell("skipped", "not a scalar-input workload")
     if not wl.scalar_input:
         cells["sd_fwd"] = bad_cell("skipped", "not a scalar-input workload")
     elif sd_err is not None:
         cells["sd_fwd"] = bad_cell("error", sd_err)
+        cells["sd_jvp_code"] = bad_cell("error", sd_err)
     else:
+        dfw = None
 
         def build_fwd() -> tuple[Callable, dict]:
+            nonlocal dfw
             dfw = sd.grad(wl.f, wrt=wl.wrt, mode="forward")
-            return (lambda: dfw(*args)), {}
+            d = dfw
+            return (lambda: d(*args)), {}
 
         fn, cells["sd_fwd"] = setup_candidate("sd_fwd", build_fwd, ref, wl)
         if fn is not None:
             cands["sd_fwd"] = fn
+            fn, cells["sd_jvp_code"] = setup_jvp_code(dfw, args, ref, wl)
+            if fn is not None:
+                cands["sd_jvp_code"] = fn
+        else:
+            cells["sd_jvp_code"] = bad_cell("error", "forward-mode gradient failed")
 
     # peers
     for peer in PEERS:
@@ -537,6 +650,8 @@ def bench_one(wl: Any, size: str, sd: Any, sd_err: str | None, opts: argparse.Na
     tape_cell = measure_tape(df, args) if df is not None else bad_cell("n/a")
 
     times, errors = time_interleaved(cands, opts.rounds, opts.target, opts.warmup, opts.budget)
+    # after the timing: the measurement installs a profile hook for one call
+    hand_tape_cell = measure_hand_tape(wl.hand, args)
     for key, msg in errors.items():
         status = "error" if key.startswith("sd") else "failed"
         cells[key] = bad_cell(status, f"during timing: {msg}")
@@ -561,6 +676,95 @@ def bench_one(wl: Any, size: str, sd: Any, sd_err: str | None, opts: argparse.Na
         "sd_over_hand": (t_sd / t_hand) if (t_sd and t_hand) else None,
         "compile": compile_cell,
         "tape": tape_cell,
+        "hand_tape": hand_tape_cell,
+        "inputs": len(wl.wrt_tuple()),
+        "scalar_input": wl.scalar_input,
+        "cells": cells,
+    }
+
+
+def hvp_direction(x: Any, rng: np.random.Generator) -> Any:
+    """A direction v shaped like the wrt argument (a float for a float argument)."""
+    if isinstance(x, np.ndarray):
+        return rng.standard_normal(x.shape)
+    return 1.0
+
+
+def hand_grad0(wl: Any, args: tuple) -> np.ndarray:
+    """The hand-written gradient with respect to argument 0 only."""
+    g = wl.hand(*args)
+    return to_numpy(g[0] if isinstance(wl.wrt, tuple) else g)
+
+
+def hvp_reference(wl: Any, args: tuple, v: Any) -> np.ndarray:
+    """H v by central differences of the hand-written gradient along v."""
+    x = args[0]
+    scale = max(1.0, float(np.max(np.abs(x))))
+    h = 1e-5 * scale / max(float(np.max(np.abs(v))), 1e-300)
+    plus, minus = x + h * v, x - h * v
+    gp = hand_grad0(wl, (plus, *args[1:]))
+    gm = hand_grad0(wl, (minus, *args[1:]))
+    return (gp - gm) / (2 * h)
+
+
+def rel_error(got: Any, expected: np.ndarray) -> float:
+    a = to_numpy(got)
+    if a.shape != expected.shape:
+        raise ValueError(f"shape {a.shape} != expected {expected.shape}")
+    if not np.all(np.isfinite(a)):
+        return math.inf
+    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
+    return float(np.max(np.abs(a - expected))) / scale if a.size else 0.0
+
+
+def bench_hvp(wl: Any, size: str, sd: Any, sd_err: str | None, opts: argparse.Namespace) -> dict:
+    """``sourcediff.hvp(f)(*args, v)`` against ``sourcediff.grad(f)(*args)``, both with
+    respect to argument 0 only."""
+    args = wl.make_args(size, np.random.default_rng(opts.seed))
+    v = hvp_direction(args[0], np.random.default_rng(opts.seed + 2))
+    cells: dict[str, dict] = {"f": ok_cell()}
+    cands: dict[str, Callable] = {"f": lambda: wl.f(*args)}
+    checks = {
+        "grad": (lambda: sd.grad(wl.f), lambda d: lambda: d(*args), GRAD_RTOL),
+        "hvp": (lambda: sd.hvp(wl.f), lambda d: lambda: d(*args, v), HVP_RTOL),
+    }
+    refs = {"grad": lambda: hand_grad0(wl, args), "hvp": lambda: hvp_reference(wl, args, v)}
+    for key, (make, bind, rtol) in checks.items():
+        if sd_err is not None:
+            cells[key] = bad_cell("error", sd_err)
+            continue
+        try:
+            fn = bind(make())
+            out = fn()
+        except Exception as exc:
+            cells[key] = bad_cell("error", describe_exc(exc))
+            continue
+        cell = ok_cell()
+        try:
+            cell["rel_err"] = rel_error(out, refs[key]())
+            cell["correct"] = bool(cell["rel_err"] <= rtol)
+        except Exception as exc:
+            cell["rel_err"] = None
+            cell["correct"] = False
+            cell["message"] = f"bad result: {describe_exc(exc)}"
+        cells[key] = cell
+        cands[key] = fn
+    times, errors = time_interleaved(cands, opts.rounds, opts.target, opts.warmup, opts.budget)
+    for key, msg in errors.items():
+        cells[key] = bad_cell("error", f"during timing: {msg}")
+    for key, t in times.items():
+        cells[key]["time_s"] = t
+    t_f = times.get("f")
+    for cell in cells.values():
+        if cell["status"] == "ok" and cell.get("time_s") is not None and t_f:
+            cell["ratio_f"] = cell["time_s"] / t_f
+    t_grad, t_hvp = times.get("grad"), times.get("hvp")
+    return {
+        "workload": wl.name,
+        "size": size,
+        "wrt": 0,
+        "f_time_s": t_f,
+        "hvp_over_grad": (t_hvp / t_grad) if (t_grad and t_hvp) else None,
         "cells": cells,
     }
 
@@ -594,6 +798,10 @@ def render_cell(cell: dict) -> str:
     return cell_text(f"{prefix}: {msg}")
 
 
+def render_bytes(cell: dict) -> str:
+    return fmt_bytes(cell["bytes"]) if cell["status"] == "ok" else render_cell(cell)
+
+
 def render_row(row: dict) -> list[str]:
     c = row["cells"]
     sd_cell = c["sd"]
@@ -608,8 +816,6 @@ def render_row(row: dict) -> list[str]:
         compile_txt = "error"
     else:
         compile_txt = render_cell(comp)
-    tape = row["tape"]
-    tape_txt = fmt_bytes(tape["bytes"]) if tape["status"] == "ok" else render_cell(tape)
     f_time = fmt_time(row["f_time_s"]) if row["f_time_s"] else "?"
     return [
         row["workload"],
@@ -624,18 +830,89 @@ def render_row(row: dict) -> list[str]:
         render_cell(c["jax"]),
         render_cell(c["jax-jit"]),
         compile_txt,
-        tape_txt,
+        render_bytes(row["tape"]),
+        render_bytes(row["hand_tape"]),
     ]
 
 
-def markdown_table(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for row in rows:
-        lines.append("| " + " | ".join(render_row(row)) + " |")
+def table(columns: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines)
 
 
-def targets_missed(rows: list[dict]) -> list[str]:
+def markdown_table(rows: list[dict]) -> str:
+    return table(COLUMNS, [render_row(row) for row in rows])
+
+
+def verdict(ratio: float | None, target: float) -> str:
+    if ratio is None:
+        return "-"
+    return "met" if ratio <= target else f"**missed** ({fmt_ratio(ratio)})"
+
+
+def forward_rows(rows: list[dict]) -> list[dict]:
+    return [row for row in rows if row.get("scalar_input")]
+
+
+def fwd_ratio(row: dict) -> float | None:
+    cell = row["cells"]["sd_fwd"]
+    return cell.get("ratio_f") if cell["status"] == "ok" else None
+
+
+def forward_table(rows: list[dict]) -> str:
+    body = []
+    for row in forward_rows(rows):
+        c = row["cells"]
+        n = row["inputs"]
+        target = verdict(fwd_ratio(row), FWD_TARGET) if n == 1 else f"n/a ({n} inputs)"
+        body.append(
+            [
+                row["workload"],
+                row["size"],
+                str(n),
+                fmt_time(row["f_time_s"]) if row["f_time_s"] else "?",
+                render_cell(c["sd_fwd"]),
+                render_cell(c["sd_jvp_code"]),
+                render_cell(c["sd"]),
+                render_cell(c["hand"]),
+                target,
+            ]
+        )
+    return table(FWD_COLUMNS, body)
+
+
+def hvp_table(hrows: list[dict]) -> str:
+    body = []
+    for row in hrows:
+        c = row["cells"]
+        r = row["hvp_over_grad"]
+        body.append(
+            [
+                row["workload"],
+                row["size"],
+                fmt_time(row["f_time_s"]) if row["f_time_s"] else "?",
+                render_cell(c["grad"]),
+                render_cell(c["hvp"]),
+                fmt_ratio(r) if r is not None else "-",
+                verdict(r, HVP_TARGET),
+            ]
+        )
+    return table(HVP_COLUMNS, body)
+
+
+def cell_problem(cell: dict) -> str | None:
+    """'error'/'wrong (...)' for a sourcediff cell that failed or disagrees, else None."""
+    if cell["status"] in ("error", "failed"):
+        return f"error ({cell_text(cell.get('message', ''), 60)})"
+    if cell["status"] == "ok" and cell.get("correct") is False:
+        rel = cell.get("rel_err")
+        rel_txt = f"{rel:.3g}" if isinstance(rel, float) else "n/a"
+        return f"wrong (rel err {rel_txt})"
+    return None
+
+
+def targets_missed(rows: list[dict], hrows: list[dict]) -> list[str]:
     missed = []
     for row in rows:
         tag = f"{row['workload']}/{row['size']}"
@@ -652,16 +929,42 @@ def targets_missed(rows: list[dict]) -> list[str]:
         comp = row["compile"]
         if comp["status"] == "ok" and comp["ms"] > COMPILE_TARGET_MS:
             missed.append(f"{tag} compile={comp['ms']:.1f}ms")
+        tape, hand_tape = row["tape"], row["hand_tape"]
+        if tape["status"] == "ok" and hand_tape["status"] == "ok":
+            if tape["bytes"] > hand_tape["bytes"]:
+                missed.append(
+                    f"{tag} tape={fmt_bytes(tape['bytes'])} > hand {fmt_bytes(hand_tape['bytes'])}"
+                )
+        elif tape["status"] == "error":
+            missed.append(f"{tag} tape_bytes error")
+        if row.get("scalar_input"):
+            problem = cell_problem(row["cells"]["sd_fwd"])
+            if problem:
+                missed.append(f"{tag} forward mode {problem}")
+            r = fwd_ratio(row)
+            if row["inputs"] == 1 and r is not None and r > FWD_TARGET:
+                missed.append(f"{tag} fwd/f={r:.2f}")
+    for row in hrows:
+        tag = f"{row['workload']}/{row['size']}"
+        for key in ("grad", "hvp"):
+            problem = cell_problem(row["cells"][key])
+            if problem:
+                missed.append(f"{tag} {key} (wrt 0) {problem}")
+        r = row["hvp_over_grad"]
+        if r is not None and r > HVP_TARGET:
+            missed.append(f"{tag} hvp/grad={r:.2f}")
     return missed
 
 
-def wrong_gradients(rows: list[dict]) -> list[str]:
+def wrong_gradients(rows: list[dict], hrows: list[dict]) -> list[str]:
     out = []
-    for row in rows:
-        for key, cell in row["cells"].items():
-            if cell["status"] == "ok" and cell.get("correct") is False:
-                detail = cell.get("message") or f"rel err {cell.get('rel_err'):.3g}"
-                out.append(f"{row['workload']}/{row['size']} {key}: {detail}")
+    for section, group in (("", rows), (" (hvp section)", hrows)):
+        for row in group:
+            for key, cell in row["cells"].items():
+                if cell["status"] == "ok" and cell.get("correct") is False:
+                    rel = cell.get("rel_err")
+                    detail = cell.get("message") or f"rel err {rel:.3g}"
+                    out.append(f"{row['workload']}/{row['size']}{section} {key}: {detail}")
     return out
 
 
@@ -740,9 +1043,11 @@ def compare_fd(
 
 def run_check(opts: argparse.Namespace, workloads: list, sizes: list[str]) -> int:
     sd, sd_err = import_sourcediff()
-    failures = 0
+    failures = tape_failures = 0
     for wl in workloads:
         for size in sizes:
+            if size not in wl.sizes:
+                continue
             args = wl.make_args(size, np.random.default_rng(opts.seed))
             rng = np.random.default_rng(opts.seed + 1)
             fval = float(wl.f(*args))
@@ -757,6 +1062,15 @@ def run_check(opts: argparse.Namespace, workloads: list, sizes: list[str]) -> in
                 f"{'ok  ' if ok else 'FAIL'} {wl.name:14s} {size:5s} hand vs FD: "
                 f"max abs err {worst:.2e} ({checked} entries)"
             )
+            # The measured hand tape must equal the analytic count from the loop structure.
+            tape = measure_hand_tape(wl.hand, args)
+            expected = wl.hand_saved(*args)
+            if tape["status"] != "ok" or tape["bytes"] != expected:
+                tape_failures += 1
+                got = tape["bytes"] if tape["status"] == "ok" else render_cell(tape)
+                line += f"; hand tape MEASURED {got} != expected {expected} B"
+            else:
+                line += f"; hand tape {expected} B as expected"
             # Informational only (does not affect the exit code): sourcediff vs FD.
             if sd_err is not None:
                 line += f"; sourcediff: error: {sd_err}"
@@ -771,9 +1085,14 @@ def run_check(opts: argparse.Namespace, workloads: list, sizes: list[str]) -> in
             print(line, flush=True)
     if failures:
         print(f"FAILED: {failures} hand-written gradient(s) disagree with finite differences")
-    else:
-        print("passed: all hand-written gradients match finite differences")
-    return 1 if failures else 0
+    if tape_failures:
+        print(f"FAILED: {tape_failures} hand tape measurement(s) differ from the expected bytes")
+    if not failures and not tape_failures:
+        print(
+            "passed: all hand-written gradients match finite differences and their measured "
+            "tapes match the expected bytes"
+        )
+    return 1 if failures or tape_failures else 0
 
 
 # ---------------------------------------------------------------------------
@@ -873,8 +1192,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for wl in workloads:
         for size in sizes:
+            if size not in wl.sizes:
+                continue
             log(f"benchmarking {wl.name}/{size} ...")
             rows.append(bench_one(wl, size, sd, sd_err, opts))
+    hrows = []
+    for wl in workloads:
+        if not wl.hvp:
+            continue
+        for size in sizes:
+            if size not in wl.sizes:
+                continue
+            log(f"benchmarking hvp {wl.name}/{size} ...")
+            hrows.append(bench_hvp(wl, size, sd, sd_err, opts))
 
     print(
         f"sourcediff benchmarks: python {env['python']}, numpy {env['numpy']}, "
@@ -883,15 +1213,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(markdown_table(rows))
+    if forward_rows(rows):
+        print()
+        print(
+            f"Forward mode (scalar inputs). Target: fwd/f ≤ {FWD_TARGET:g} for a scalar "
+            "function of one scalar input. `jvp code/f` times the generated forward code "
+            "alone (one tangent pass, no call wrapper)."
+        )
+        print()
+        print(forward_table(rows))
+    if hrows:
+        print()
+        print(
+            f"Hessian-vector products, wrt argument 0. Target: hvp/grad ≤ {HVP_TARGET:g} "
+            "(`sourcediff.hvp(f)(*args, v)` / `sourcediff.grad(f)(*args)`)."
+        )
+        print()
+        print(hvp_table(hrows))
     print()
-    missed = targets_missed(rows)
+    missed = targets_missed(rows, hrows)
     print(
         f"Targets missed (sourcediff/hand > {SD_HAND_TARGET}, compile > "
-        f"{COMPILE_TARGET_MS:.0f} ms): " + ("; ".join(missed) if missed else "none")
+        f"{COMPILE_TARGET_MS:.0f} ms, tape > hand tape, fwd/f > {FWD_TARGET:g} for one "
+        f"scalar input, hvp/grad > {HVP_TARGET:g}): " + ("; ".join(missed) if missed else "none")
     )
-    wrong = wrong_gradients(rows)
+    wrong = wrong_gradients(rows, hrows)
     if wrong:
-        print("Gradients disagreeing with the hand-written one: " + "; ".join(wrong))
+        print(
+            "Gradients disagreeing with the hand-written one (hvp: with central differences "
+            "of it): " + "; ".join(wrong)
+        )
 
     result = {
         "meta": {
@@ -902,10 +1253,29 @@ def main(argv: list[str] | None = None) -> int:
             "compile_reps": opts.compile_reps,
             "seed": opts.seed,
             "warmup_compile_ms": warmup_ms,
-            "targets": {"sd_over_hand": SD_HAND_TARGET, "compile_ms": COMPILE_TARGET_MS},
+            "targets": {
+                "sd_over_hand": SD_HAND_TARGET,
+                "compile_ms": COMPILE_TARGET_MS,
+                "tape_over_hand_tape": 1.0,
+                "fwd_over_f_one_scalar_input": FWD_TARGET,
+                "hvp_over_grad": HVP_TARGET,
+            },
             "env": env,
         },
         "results": rows,
+        "forward": [
+            {
+                "workload": row["workload"],
+                "size": row["size"],
+                "inputs": row["inputs"],
+                "f_time_s": row["f_time_s"],
+                "fwd_over_f": fwd_ratio(row),
+                "jvp_code_over_f": row["cells"]["sd_jvp_code"].get("ratio_f"),
+                "target_applies": row["inputs"] == 1,
+            }
+            for row in forward_rows(rows)
+        ],
+        "hvp": hrows,
         "targets_missed": missed,
         "wrong_gradients": wrong,
     }

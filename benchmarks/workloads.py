@@ -14,6 +14,14 @@ The hand-written gradients are *reverse-mode adjoints* written the way a person 
 run the forward computation, keep what the backward sweep needs (trajectories in Python
 lists), then sweep backward.  Comparing sourcediff's reverse mode against them therefore
 measures the quality of the generated adjoint code, not a choice of algorithm.
+
+What a hand-written gradient saves for its backward sweep lives in list-valued local
+variables (``xs``, ``thetas``/``omegas``, ``hs``); ``run.py`` measures them when the
+gradient returns (its "hand tape").  Values kept only in ordinary local variables (the
+array workloads without a loop, the straight-line scalar function) are not counted, for
+the hand-written gradients as for sourcediff, whose tape is likewise used only by loops.
+Each workload also states the expected hand tape analytically (``hand_saved``), which
+``run.py --check`` compares with the measurement.
 """
 
 from __future__ import annotations
@@ -241,6 +249,34 @@ def rnn_loss_args(size, rng):
 
 
 # ---------------------------------------------------------------------------
+# 7. A scalar function of one scalar input, straight-line code (no loop).  Used for the
+#    forward-mode target (forward ~ primal cost) and the hvp section.
+# ---------------------------------------------------------------------------
+
+
+def scalar_fn(x):
+    return math.sin(x) * math.exp(-x * x) + x**3 / (1.0 + x * x)
+
+
+def scalar_fn_grad(x):
+    # forward sweep (intermediates in locals: nothing is taped)
+    s = math.sin(x)
+    e = math.exp(-x * x)
+    q = 1.0 + x * x
+    x3 = x**3
+    # backward sweep, f = s*e + x3/q
+    g_x = math.cos(x) * e  # through s
+    g_x += s * e * (-2.0 * x)  # through e
+    g_x += 3.0 * x * x / q  # through x3
+    g_x -= x3 / (q * q) * (2.0 * x)  # through q
+    return g_x
+
+
+def scalar_fn_args(size, rng):
+    return (0.7,)
+
+
+# ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
 
@@ -254,6 +290,12 @@ class Workload:
     make_args: Callable  # (size, np.random.Generator) -> tuple of arguments
     scalar_input: bool  # all ``wrt`` arguments are Python floats -> forward mode is timed
     description: str
+    # bytes the hand-written gradient keeps in lists for its backward sweep, from the same
+    # loop structure (8 per float, nbytes per array); run.py --check compares it with the
+    # measured value
+    hand_saved: Callable[..., int]
+    sizes: tuple[str, ...] = SIZES
+    hvp: bool = False  # timed in the hvp section (hvp wrt argument 0 vs grad wrt 0)
 
     def wrt_tuple(self) -> tuple[int, ...]:
         return self.wrt if isinstance(self.wrt, tuple) else (self.wrt,)
@@ -268,6 +310,7 @@ WORKLOADS: list[Workload] = [
         poly_loop_args,
         True,
         "scalar polynomial iteration, n = 10 / 1000 steps",
+        lambda x, n: 8 * n,  # xs: one float per step
     ),
     Workload(
         "branchy_while",
@@ -277,6 +320,7 @@ WORKLOADS: list[Workload] = [
         branchy_while_args,
         True,
         "scalar while loop with value-dependent if/else, n = 10 / 1000 steps",
+        lambda x, n: 8 * n,  # xs: one float per trip
     ),
     Workload(
         "pendulum_ode",
@@ -286,6 +330,7 @@ WORKLOADS: list[Workload] = [
         pendulum_ode_args,
         True,
         "Euler-integrated damped pendulum (math.sin), grad wrt (k, c), n = 10 / 1000 steps",
+        lambda k, c, theta, omega, dt, n: 16 * n,  # thetas, omegas: two floats per step
     ),
     Workload(
         "logreg",
@@ -295,6 +340,8 @@ WORKLOADS: list[Workload] = [
         logreg_loss_args,
         False,
         "logistic regression mean log-loss, X 20x10 / 1000x300, grad wrt w",
+        lambda w, X, y: 0,  # no loop: intermediates are locals
+        hvp=True,
     ),
     Workload(
         "mlp",
@@ -304,6 +351,8 @@ WORKLOADS: list[Workload] = [
         mlp_loss_args,
         False,
         "2-layer tanh MLP, squared loss, N,D,H,K = 20,10,10,1 / 300,300,300,10",
+        lambda W1, b1, W2, b2, X, Y: 0,  # no loop: intermediates are locals
+        hvp=True,
     ),
     Workload(
         "rnn",
@@ -313,5 +362,18 @@ WORKLOADS: list[Workload] = [
         rnn_loss_args,
         False,
         "tanh RNN unrolled in a Python loop, H,D,T = 10,10,10 / 300,300,100",
+        lambda W, U, xs, h0, T: (T + 1) * h0.nbytes,  # hs: h0 and T hidden states
+    ),
+    Workload(
+        "scalar_fn",
+        scalar_fn,
+        scalar_fn_grad,
+        0,
+        scalar_fn_args,
+        True,
+        "sin(x) * exp(-x*x) + x**3 / (1 + x*x): one scalar input, straight-line code",
+        lambda x: 0,  # no loop: intermediates are locals
+        sizes=("small",),
+        hvp=True,
     ),
 ]

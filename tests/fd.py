@@ -1,9 +1,11 @@
 """Reference gradients by central finite differences, and a structure-aware closeness check.
 
 ``central_fd`` returns the same structure sourcediff.grad promises: a Python float for a float
-argument, a float64 ndarray of the argument's shape for an ndarray argument, and a tuple of
-those when ``wrt`` is a tuple.  ``assert_close`` checks that structure (types and shapes) as
-well as the values.
+argument, a float64 ndarray of the argument's shape for an ndarray argument, a list / tuple /
+dict of the same structure (same length, same keys) for a list / tuple / dict argument of
+floats and arrays (nested containers too), and a tuple of those when ``wrt`` is a tuple.
+``assert_close`` checks that structure (container types, lengths, keys, array shapes) as well as
+the values.
 """
 
 import inspect
@@ -36,9 +38,59 @@ def resolve_wrt(f, args, wrt):
     return (one(wrt),), False
 
 
+def _copy_tree(x):
+    """A copy of ``x`` with every ndarray and every list/tuple/dict inside it copied."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, dict):
+        return {k: _copy_tree(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy_tree(v) for v in x]
+    if isinstance(x, tuple):
+        items = [_copy_tree(v) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    return x
+
+
 def _fresh(args):
-    """A copy of ``args`` with every ndarray copied, so a mutating f cannot corrupt FD."""
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    """A copy of ``args`` with every ndarray and container copied, so a mutating f cannot
+    corrupt FD."""
+    return [_copy_tree(a) for a in args]
+
+
+def _is_container(x):
+    return isinstance(x, (list, tuple, dict))
+
+
+def _leaves(x, path=()):
+    """(path, leaf) for every float or ndarray inside nested lists, tuples and dicts."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, path + (k,))
+    elif isinstance(x, (list, tuple)):
+        for k, v in enumerate(x):
+            yield from _leaves(v, path + (k,))
+    else:
+        yield path, x
+
+
+def _get(x, path):
+    for k in path:
+        x = x[k]
+    return x
+
+
+def _replace(x, path, value):
+    """``x`` (a fresh copy) with the leaf at ``path`` replaced by ``value``."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(x, tuple):
+        items = list(x)
+        items[head] = _replace(items[head], rest, value)
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    x[head] = _replace(x[head], rest, value)
+    return x
 
 
 def _scalar(value):
@@ -46,15 +98,17 @@ def _scalar(value):
     return out
 
 
-def _stencil(f, args, i, index, h, order):
-    """Derivative of f w.r.t. args[i] (at element ``index`` if an array) with step h."""
+def _stencil(f, args, i, index, h, order, path=()):
+    """Derivative of f w.r.t. args[i] (at the leaf ``path`` inside it when it is a container;
+    at element ``index`` if that is an array) with step h."""
+    x = _get(args[i], path)
 
     def at(delta):
         a = _fresh(args)
         if index is None:
-            a[i] = float(args[i]) + delta
+            a[i] = _replace(a[i], path, float(x) + delta)
         else:
-            a[i][index] = args[i][index] + delta
+            _get(a[i], path)[index] = x[index] + delta
         return _scalar(f(*a))
 
     if order == 2:
@@ -64,8 +118,15 @@ def _stencil(f, args, i, index, h, order):
     raise ValueError("order must be 2 or 4")
 
 
-def _partial(f, args, i, step, order):
-    x = args[i]
+def _partial(f, args, i, step, order, path=()):
+    x = _get(args[i], path)
+    if _is_container(x):
+        g = _copy_tree(x)
+        for leaf_path, _ in _leaves(x):
+            full = path + leaf_path
+            g = _replace(g, leaf_path, _partial(f, args, i, step, order, full))
+        return g
+    where = f"argument {i}" + "".join(f"[{k!r}]" for k in path)
     if isinstance(x, np.ndarray):
         x64 = np.asarray(x, dtype=np.float64)
         g = np.zeros(x64.shape, dtype=np.float64)
@@ -74,18 +135,23 @@ def _partial(f, args, i, step, order):
             # Use an exactly representable step: (x + h) - x.
             h = step * max(1.0, abs(xi))
             h = (xi + h) - xi
-            g[index] = _stencil(f, args, i, index, h, order)
+            g[index] = _stencil(f, args, i, index, h, order, path)
         return g
     if isinstance(x, (bool, int, np.integer)):
-        raise TypeError(f"argument {i} is an int ({x!r}); ints are not differentiated")
+        raise TypeError(f"{where} is an int ({x!r}); ints are not differentiated")
+    if not isinstance(x, (float, np.floating)):
+        raise TypeError(f"{where} is a {type(x).__name__}, not a float, array or container")
     xf = float(x)
     h = step * max(1.0, abs(xf))
     h = (xf + h) - xf
-    return float(_stencil(f, args, i, None, h, order))
+    return float(_stencil(f, args, i, None, h, order, path))
 
 
 def central_fd(f, args, wrt=0, step=1e-6, order=2):
     """Central finite-difference gradient of scalar ``f(*args)`` w.r.t. ``wrt``.
+
+    A list / tuple / dict argument (of floats, arrays and nested containers) gets a gradient of
+    the same structure, one partial per leaf element.
 
     ``step`` is relative: the actual step is ``step * max(1, |x|)`` per element.
     ``order=2`` is the usual two-point formula; ``order=4`` the five-point one (use it with a
@@ -107,7 +173,8 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, path="grad"):
     """Assert ``actual`` matches ``expected`` in structure, type/shape, and value.
 
     The structure is taken from ``expected``: a tuple must be matched by a tuple of the same
-    length; an ndarray by an ndarray of the same shape with a floating dtype; a float by a
+    length, a list by a list of the same length, a dict by a dict with the same keys; an
+    ndarray by an ndarray of the same shape with a floating dtype; a float by a
     Python float (``isinstance(g, float)``, which np.float64 also satisfies, but not 0-d
     arrays, ints or np.float32).  Values must satisfy |a - e| <= atol + rtol * |e|.
     """
@@ -120,6 +187,28 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, path="grad"):
         )
         for k, (a, e) in enumerate(zip(actual, expected)):
             assert_close(a, e, rtol=rtol, atol=atol, path=f"{path}[{k}]")
+        return
+
+    if isinstance(expected, list):
+        assert isinstance(actual, list), (
+            f"{path}: expected a list of {len(expected)} gradients, got {_describe(actual)}"
+        )
+        assert len(actual) == len(expected), (
+            f"{path}: expected a list of {len(expected)} gradients, got {len(actual)}"
+        )
+        for k, (a, e) in enumerate(zip(actual, expected)):
+            assert_close(a, e, rtol=rtol, atol=atol, path=f"{path}[{k}]")
+        return
+
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), (
+            f"{path}: expected a dict with keys {list(expected)}, got {_describe(actual)}"
+        )
+        assert set(actual) == set(expected), (
+            f"{path}: expected keys {sorted(map(repr, expected))}, got {sorted(map(repr, actual))}"
+        )
+        for k, e in expected.items():
+            assert_close(actual[k], e, rtol=rtol, atol=atol, path=f"{path}[{k!r}]")
         return
 
     if isinstance(expected, np.ndarray):

@@ -46,11 +46,16 @@ class Compiled:
         self.filename = fn.__code__.co_filename
 
     def stale(self):
+        """Whether a rule, a callee or the code of a function changed since compiling."""
         if self.rules_version != registry.VERSION[0]:
             return True
-        if any(f.__code__ is not code for f, code in self.codes):
-            return True
-        return any(g.get(name) is not obj for g, name, obj in self.deps)
+        for f, code in self.codes:
+            if f.__code__ is not code:
+                return True
+        for g, name, obj in self.deps:
+            if g.get(name) is not obj:
+                return True
+        return False
 
 
 class Derivative:

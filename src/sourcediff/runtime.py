@@ -31,23 +31,30 @@ LIST_ARITHMETIC = ("`+` or `*` on lists joins or repeats them, which sourcediff 
 
 # ---- broadcasting
 def unbroadcast(g, x):
-    """Sum `g` over the axes broadcasting added, so it has the shape of `x`."""
+    """Sum `g` over the axes broadcasting added, so it has the shape of `x`.
+
+    A `g` smaller than `x` (a zero or a scalar adjoint) is spread over `x`'s shape instead."""
     if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape:
         return g
     if isinstance(x, (list, tuple)) and isinstance(g, (list, tuple)) and len(g) != len(x):
         raise Refused(LIST_ARITHMETIC)
     gshape = np.shape(g)
     xshape = np.shape(x)
-    if gshape == xshape:
+    if gshape == xshape or _is_zero(g):
         return g
     if not xshape:
         return np.sum(g)
-    extra = len(gshape) - len(xshape)
-    if extra:
+    g = np.asarray(g)
+    extra = g.ndim - len(xshape)
+    if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))
+    elif extra < 0:
+        g = g.reshape((1,) * -extra + g.shape)
     axes = tuple(i for i, n in enumerate(xshape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
+    if g.shape != xshape:   # g had size 1 where x has more (a zero or scalar adjoint)
+        g = np.broadcast_to(g, xshape)
     return g
 
 
@@ -62,6 +69,8 @@ def _normalize_axes(axis, ndim):
 
 def sum_adjoint(g, x, axis=None, keepdims=False):
     """Spread the adjoint of `np.sum(x, axis, keepdims)` back over `x`'s shape."""
+    if _is_zero(g):
+        return g
     if axis is None and type(x) is _ndarray:
         return np.full(x.shape, g, dtype=np.result_type(x.dtype, np.float64)
                        if x.dtype.kind in "biu" else x.dtype)
@@ -84,6 +93,8 @@ def count(x, axis=None):
 # ---- products
 def dot_adjoint_a(g, a, b):
     """d[a] for y = np.dot(a, b), for every combination of dimensions NumPy allows."""
+    if _is_zero(g):
+        return g
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 0 or b_nd == 0:
         return unbroadcast(g * b, a)
@@ -97,6 +108,8 @@ def dot_adjoint_a(g, a, b):
 
 def dot_adjoint_b(g, a, b):
     """d[b] for y = np.dot(a, b)."""
+    if _is_zero(g):
+        return g
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 0 or b_nd == 0:
         return unbroadcast(g * a, b)
@@ -108,6 +121,8 @@ def dot_adjoint_b(g, a, b):
 
 def matmul_adjoint_a(g, a, b):
     """d[a] for y = a @ b (vectors, matrices and broadcast stacks of matrices)."""
+    if _is_zero(g):
+        return g
     if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2:
         if b.ndim == 1:
             return np.outer(g, b)
@@ -123,6 +138,8 @@ def matmul_adjoint_a(g, a, b):
 
 def matmul_adjoint_b(g, a, b):
     """d[b] for y = a @ b."""
+    if _is_zero(g):
+        return g
     if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim <= 2:
         return a.T @ g
     if np.ndim(a) == 1:
@@ -135,9 +152,11 @@ def matmul_adjoint_b(g, a, b):
 
 
 def transpose_adjoint(g, axes=None):
+    if _is_zero(g):
+        return g
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
 
 
 # ---- elementwise helpers
@@ -207,6 +226,8 @@ def unsubscript(g, x, index):
                 out[i] = add(out[i], gi)
         else:
             out[index] = g
+        if hasattr(x, "_fields"):     # a named tuple (e.g. slogdet's result)
+            return type(x)(*out)
         return type(x)(out) if isinstance(x, tuple) else out
     x = np.asarray(x)
     out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64)
@@ -330,16 +351,28 @@ def zero_at(g, index):
     return out
 
 
+def copy_value(x):
+    """A copy of an argument that the function writes into (arrays, lists, dicts, nested)."""
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, list):
+        return [copy_value(v) for v in x]
+    if isinstance(x, dict):
+        return {k: copy_value(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return type(x)(*map(copy_value, x)) if hasattr(x, "_fields") else \
+            tuple(map(copy_value, x))
+    return x
+
+
 def owned(t, x):
     """A tangent for `x` that may be written in place: a fresh copy, never shared."""
     if _is_zero(t):
         return zero_like(x)
     if isinstance(t, np.ndarray):
         return t.copy()
-    if isinstance(t, list):
-        return list(t)
-    if isinstance(t, dict):
-        return dict(t)
+    if isinstance(t, (list, dict)):
+        return copy_value(t)
     return t
 
 
@@ -367,8 +400,11 @@ def append_adjoint_item(g):
 
 
 def sum_adjoint_list(g, seq):
-    """The adjoint of the builtin `sum(seq, start)` with respect to `seq`."""
-    return [g] * len(seq)
+    """The adjoint of the builtin `sum(seq, start)` with respect to `seq`: each element gets
+    `g` summed back to its own shape."""
+    if _is_zero(g):
+        return 0.0
+    return [unbroadcast(g, item) for item in seq]
 
 
 def sum_tangent_list(seq_dot, start_dot):
@@ -448,7 +484,11 @@ def broadcast_like(g, x):
         return g
     if isinstance(x, (list, tuple)):
         raise Refused(LIST_ARITHMETIC)
-    return np.broadcast_to(g, shape).copy()
+    dtype = np.result_type(g, x.dtype) if isinstance(x, np.ndarray) and \
+        x.dtype.kind == "f" and not isinstance(g, np.ndarray) else None
+    if dtype is not None and x.dtype == np.float32:
+        dtype = np.float32
+    return np.array(np.broadcast_to(g, shape), dtype=dtype)
 
 
 def log_base_derivative(a):
@@ -467,7 +507,7 @@ def transpose_linear(fn, args, index, g):
         parts = []
         for i in range(len(x)):
             def part(v, i=i):
-                seq = list(x)
+                seq = [zero_like(e) for e in x]
                 seq[i] = v
                 return fn(*args[:index], type(x)(seq), *args[index + 1:])
             parts.append(transpose_linear(part, (x[i],), 0, g))
@@ -489,6 +529,13 @@ def forward_gradient(jvp, args, wrt_index, wrt_tuple):
     """The gradient of a scalar function by forward mode: `jvp(*args, *tangents)` once per
     element of each `wrt` argument (floats, arrays, and lists/tuples/dicts of them).
     Returns (value, gradient or tuple of gradients)."""
+    if all(type(args[i]) is _float for i in wrt_index):   # the common scalar case
+        grads = []
+        for i in wrt_index:
+            value, out_dot = jvp(*args, *[1.0 if k == i else 0.0 for k in wrt_index])
+            check_scalar(value)
+            grads.append(gradient_like(out_dot, 0.0))
+        return value, (tuple(grads) if wrt_tuple else grads[0])
     grads = []
     value = None
     for i in wrt_index:
@@ -579,6 +626,8 @@ def gradient_like(g, x):
         return {k: gradient_like(g.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.floating):
         return type(x)(g)
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return 0.0   # an integer inside a container: never differentiated
     if np.ndim(g) != 0:
         g = np.sum(g)
     return _float(g)
@@ -590,7 +639,8 @@ from .errors import SourceDiffError  # noqa: E402  (the section below is appende
 # Called by the templates in rules/numpy.py. Conventions:
 # * an adjoint `g` may be the float 0.0 (nothing flowed into it yet); helpers return 0.0 for it
 #   or give it a shape with `_dense`;
-# * a helper never returns a bare 0.0 as a *tangent* of an array: forward mode keeps shapes;
+# * the forward-mode helpers (`*_tangent`) return arrays of the output's shape, never a bare
+#   0.0; the ones for derivatives of adjoints (`*_along`) may return 0.0, like adjoints;
 # * new arrays get the floating dtype NumPy itself would give (`_ftype`): float32 in, float32 out;
 # * subgradients at ties: max/min/ptp/nanmax/nanmin and vector inf-norms split the derivative
 #   evenly among the tied elements; sort and median follow the stable argsort order; norms and

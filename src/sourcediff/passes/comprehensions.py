@@ -64,30 +64,40 @@ class _Hoist(gast.NodeTransformer):
         raise self.src.error(UnsupportedSyntaxError, "a set comprehension is not supported",
                              node, hint="use a list comprehension")
 
-    def build(self, node):
-        node = self.generic_visit(node)   # inner comprehensions first
-        result = self.namer.fresh("comp")
+    def build(self, node, result=None):
+        """The loops that build `node`'s list into `result` (a fresh name by default).
+
+        Comprehensions nested in the element, the conditions or a later generator's iterable
+        are built inside the loop they depend on, not before the statement."""
+        result = result or self.namer.fresh("comp")
         mapping = {}
         for gen in node.generators:
             for target in gast.walk(gen.target):
                 if isinstance(target, gast.Name) and target.id not in mapping:
                     mapping[target.id] = self.namer.fresh(target.id)
         rename = _Rename(mapping)
-        elt = rename.visit(copy.deepcopy(node.elt))
-        body = [N.assign(result, N.call("_sd.append", [N.name(result), elt]), self.line)]
-        for gen in reversed(node.generators):
+        inner = self.nested()
+        elt = inner.visit(rename.visit(copy.deepcopy(node.elt)))
+        body = inner.before + [
+            N.assign(result, N.call("_sd.append", [N.name(result), elt]), self.line)]
+        for k in range(len(node.generators) - 1, -1, -1):
+            gen = node.generators[k]
             for cond in reversed(gen.ifs):
-                body = [N.if_(rename.visit(copy.deepcopy(cond)), body, lineno=self.line)]
+                inner = self.nested()
+                test = inner.visit(rename.visit(copy.deepcopy(cond)))
+                body = inner.before + [N.if_(test, body, lineno=self.line)]
             target = rename.visit(copy.deepcopy(gen.target))
-            body = [N.for_(target, gen.iter, body, self.line)]
-        # the first generator's iterable is evaluated in the enclosing scope; later ones may
-        # read earlier loop variables, which the renaming above already covers
-        loops = body
-        for stmt in gast.walk(loops[0]):
-            if isinstance(stmt, gast.For) and stmt is not loops[0]:
-                stmt.iter = rename.visit(stmt.iter)
-        self.before += [N.assign(result, N.gast_list([]), self.line)] + loops
+            if k == 0:   # the first iterable is evaluated in the enclosing scope
+                body = [N.for_(target, self.visit(gen.iter), body, self.line)]
+            else:
+                inner = self.nested()
+                iterable = inner.visit(rename.visit(copy.deepcopy(gen.iter)))
+                body = inner.before + [N.for_(target, iterable, body, self.line)]
+        self.before += [N.assign(result, N.gast_list([]), self.line)] + body
         return N.name(result)
+
+    def nested(self):
+        return _Hoist(self.src, self.namer, self.line)
 
 
 def _hoist_block(src, namer, stmts):
@@ -99,6 +109,13 @@ def _hoist_block(src, namer, stmts):
             raise src.error(UnsupportedSyntaxError, "a comprehension in a while condition is "
                             "not supported", stmt, hint="compute it in the loop body")
         hoist = _Hoist(src, namer, line)
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)
+                and isinstance(stmt.value, COMPREHENSIONS)):
+            # ys = [...]: build straight into ys (no second name for the list)
+            hoist.build(stmt.value, stmt.targets[0].id)
+            out += hoist.before
+            continue
         for field in ("value", "test", "iter", "targets", "target"):
             part = getattr(stmt, field, None)
             if part is None or isinstance(stmt, gast.While) and field == "test":

@@ -202,8 +202,17 @@ class Forward:
         """`fname(*params, *tangents of wrt) -> (value, tangent of value)`."""
         an = self.an
         tangents = [self.dot[p] for p in wrt]
-        head = [N.assign(self.dot[p], self.zero(N.name(p)))
-                for p in an.params if p in an.active and p not in wrt]
+        head = []
+        for p in an.params:
+            if p in self.written:
+                # written in place: work on copies, so the caller's values (and the next
+                # tangent pass) see the arguments unchanged
+                head.append(N.assign(p, N.call("_sd.copy_value", [N.name(p)])))
+                if p in wrt and p in an.active:
+                    head.append(N.assign(self.dot[p], N.call("_sd.owned", [
+                        N.name(self.dot[p]), N.name(p)])))
+        head += [N.assign(self.dot[p], self.zero(N.name(p)))
+                 for p in an.params if p in an.active and p not in wrt]
         body = head + self.block(an.body)
         out = an.tree.body[-1].value
         out_dot = self.tangent_of(out) if isinstance(out, gast.Name) else None

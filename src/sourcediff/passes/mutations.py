@@ -81,14 +81,12 @@ def augmented_aliases(tree):
     numbers it does not. The analysis, which knows the kinds, decides."""
     augmented = written_in_place(tree, augmented=True)
     found = []
-    for node in gast.walk(tree):
-        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Name):
-            for target in node.targets:
-                if not isinstance(target, gast.Name) or target.id == node.value.id:
-                    continue
-                for name, other in ((target.id, node.value.id), (node.value.id, target.id)):
-                    if name in augmented:
-                        found.append((name, other, node))
+    for node, target, value in _bindings(tree):
+        if not isinstance(value, gast.Name) or target.id == value.id:
+            continue
+        for name, other in ((target.id, value.id), (value.id, target.id)):
+            if name in augmented:
+                found.append((name, other, node))
     return found
 
 
@@ -98,28 +96,61 @@ def check_aliasing(src):
     written = written_in_place(tree)
     if not written:
         return
+    _check_stored_in_containers(src, tree, written)
+    for node, target, value in _bindings(tree):
+        if isinstance(value, gast.Name) and (target.id in written or value.id in written) \
+                and target.id != value.id:
+            name = target.id if target.id in written else value.id
+            raise src.error(
+                UnsupportedSyntaxError,
+                f"`{target.id} = {value.id}` makes two names for one value, and "
+                f"`{name}` is modified in place", node,
+                hint=f"copy it: `{target.id} = {value.id}.copy()` (or build a new value "
+                     f"instead of modifying `{name}`)")
+        if target.id in written and _is_view(value):
+            raise src.error(
+                UnsupportedSyntaxError,
+                f"`{target.id}` is a view into another array and is modified in place",
+                node, hint=f"copy it first: `{target.id} = (...).copy()`")
+    _check_stale_views(src, tree, written)
+
+
+def _bindings(tree):
+    """(statement, target name node, value) for plain and parallel tuple assignments."""
     for node in gast.walk(tree):
         if not isinstance(node, gast.Assign):
             continue
-        value = node.value
         for target in node.targets:
-            if not isinstance(target, gast.Name):
-                continue
-            if isinstance(value, gast.Name) and (target.id in written or value.id in written) \
-                    and target.id != value.id:
-                name = target.id if target.id in written else value.id
+            if isinstance(target, gast.Name):
+                yield node, target, node.value
+            elif isinstance(target, (gast.Tuple, gast.List)) and isinstance(
+                    node.value, (gast.Tuple, gast.List)) and len(target.elts) == len(
+                    node.value.elts):
+                for t, v in zip(target.elts, node.value.elts, strict=True):
+                    if isinstance(t, gast.Name):
+                        yield node, t, v
+
+
+def _check_stored_in_containers(src, tree, written):
+    """An array written in place may not also sit in a list, tuple or dict: the container
+    would change behind the derivative's back (returning it at the end is fine)."""
+    returned = {id(n) for node in gast.walk(tree) if isinstance(node, gast.Return)
+                for n in gast.walk(node)}
+    for node in gast.walk(tree):
+        elements = []
+        if isinstance(node, (gast.List, gast.Tuple, gast.Set)) and isinstance(
+                getattr(node, "ctx", gast.Load()), gast.Load):
+            elements = node.elts
+        elif isinstance(node, gast.Dict):
+            elements = node.values
+        elif _is_append(node):
+            elements = node.value.args
+        for elt in elements:
+            if isinstance(elt, gast.Name) and elt.id in written and id(elt) not in returned:
                 raise src.error(
                     UnsupportedSyntaxError,
-                    f"`{target.id} = {value.id}` makes two names for one value, and "
-                    f"`{name}` is modified in place", node,
-                    hint=f"copy it: `{target.id} = {value.id}.copy()` (or build a new value "
-                         f"instead of modifying `{name}`)")
-            if target.id in written and _is_view(value):
-                raise src.error(
-                    UnsupportedSyntaxError,
-                    f"`{target.id}` is a view into another array and is modified in place",
-                    node, hint=f"copy it first: `{target.id} = (...).copy()`")
-    _check_stale_views(src, tree, written)
+                    f"`{elt.id}` is stored in a container and also modified in place",
+                    elt, hint=f"store a copy: `{elt.id}.copy()`")
 
 
 def _is_view(value):
@@ -150,11 +181,18 @@ def _check_stale_views(src, tree, written):
             for target in targets:
                 if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                     writes.setdefault(target.value.id, []).append(node.lineno)
+    loops = [(n.lineno, max(getattr(m, "lineno", n.lineno) for m in gast.walk(n)))
+             for n in gast.walk(tree) if isinstance(n, (gast.For, gast.While))]
+
+    def same_loop(a, b):
+        return any(lo <= a <= hi and lo <= b <= hi for lo, hi in loops)
+
     for node in gast.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
                 node.id in views:
             array, bound = views[node.id]
-            if any(bound < w < node.lineno for w in writes.get(array, [])):
+            if any(bound < w < node.lineno or (w != bound and same_loop(w, node.lineno))
+                   for w in writes.get(array, [])):
                 raise src.error(
                     UnsupportedSyntaxError,
                     f"`{node.id}` is a slice (a view) of `{array}`, which is written in place "

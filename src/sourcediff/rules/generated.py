@@ -72,6 +72,9 @@ rule(rt.zero_at, "g, index",
      adjoint={"g": "_sd.zero_at(d[y], index)"},
      tangent={"g": "_sd.zero_at(d[g], index)"},
      static="index")
+rule(rt.copy_value, "x",
+     adjoint={"x": "d[y]"},
+     tangent={"x": "_sd.owned(d[x], x)"})
 rule(rt.owned, "t, x",
      adjoint={"t": "d[y]"},
      tangent={"t": "_sd.owned(d[t], x)"},

@@ -517,14 +517,16 @@ _nondifferentiable_method("imag", "a", attribute=True)
 
 
 # ---- the helpers above, for higher-order derivatives --------------------------------------------
-# Hessians run forward mode over generated reverse-mode code, and grad of grad reverse mode
-# over it, so the helpers that code calls need rules too. Most adjoint helpers are linear in
-# the carried derivative `g` (and, for products, in the other factor) and read their other
-# arguments only for shapes, axes or piecewise-constant choices (the argmax, the sorting
-# permutation, a sign): `_linear` gives them their rules. The adjoint of a linear helper is
-# `_sd.transpose_linear` (exact, one call per element). Helpers without a rule here
-# (prod, cumprod, average, trapezoid, the linalg ones, the singular-value norms) have first
-# derivatives only: a second derivative through them is an error naming the helper.
+# Second derivatives run forward mode over generated reverse-mode code (hessian, hvp, jvp and
+# grad of grad), so the helpers that code calls need tangent rules too. Most adjoint helpers
+# are linear in the carried derivative `g` (and, for products, in the other factor) and read
+# their other arguments only for shapes, axes or piecewise-constant choices (the argmax, the
+# sorting permutation, a sign): `_linear` gives them their rules, with `_sd.transpose_linear`
+# (exact, one call per element) as the adjoint, for reverse mode over generated code.
+# The templates of std, var, inv, det, slogdet, solve and cholesky are NumPy expressions over a
+# few such helpers, so they need nothing more. Helpers without a rule (prod, nanprod, cumprod,
+# average, trapezoid, matrix_power, multi_dot, the singular-value norms) have first derivatives
+# only: a second derivative through them is a SourceDiffError naming the helper.
 LINEAR_HELPERS = []   # the helpers `_linear` gave rules (tests/test_rules.py checks them)
 
 

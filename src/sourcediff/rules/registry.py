@@ -81,15 +81,13 @@ def _register(func, rule):
 
 
 def _signature(sig):
-    params, defaults = [], {}
-    for part in [p.strip() for p in sig.split(",") if p.strip()]:
-        if "=" in part:
-            name, default = (s.strip() for s in part.split("=", 1))
-            defaults[name] = default
-        else:
-            name = part
-        params.append(name)
-    return tuple(params), defaults
+    """Parameter names and default sources of a signature string like "x, axes=(0, 1)"."""
+    import ast
+    node = ast.parse(f"def _({sig}): pass").body[0].args
+    params = tuple(a.arg for a in node.args)
+    defaults = {a.arg: ast.unparse(d) for a, d in
+                zip(node.args[len(node.args) - len(node.defaults):], node.defaults, strict=True)}
+    return params, defaults
 
 
 def _display(func):
@@ -246,7 +244,11 @@ def rule_listing():
             modes.append("forward")
         rows[rule_.name] = modes
     for rule_ in METHODS.values():
-        rows[rule_.name] = ["reverse", "forward"]
+        if rule_.func is None or not rule_.differentiable:
+            rows[rule_.name] = ["nondifferentiable"]
+        else:
+            rows[rule_.name] = [m for m, t in (("reverse", rule_.adjoint),
+                                                ("forward", rule_.tangent)) if t]
     for name in NONDIFFERENTIABLE.values():
         rows[name] = ["nondifferentiable"]
     return sorted(rows.items())
