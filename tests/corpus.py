@@ -701,6 +701,15 @@ _LOGREG_X = _normal(6, 3)
 _LOGREG_Y = np.where(_RNG.random(6) < 0.5, -1.0, 1.0)
 
 
+def max_min_of_list(x):
+    ys = [x * x, 2.0 * x, np.sin(x)]
+    return max(ys) + 0.5 * min(ys)
+
+
+def spread_of_array(x):
+    return max(x) - min(x) + np.sum(x * x)
+
+
 CASES = [
     # scalar arithmetic and builtins
     Case(add_mul, (1.5, -0.7), wrt=(0, 1)),
@@ -833,4 +842,6 @@ CASES = [
     Case(rec_two_args, (0.4, 0.8, 3), wrt=(0, 1)),
     Case(int_arg_scalar, (1.4, 3)),
     Case(int_arg_array, (_uniform(0.5, 1.5, 4), 3)),
+    Case(max_min_of_list, (0.7,)),
+    Case(spread_of_array, (np.array([0.3, 0.9, -0.2]),)),
 ]

@@ -447,6 +447,42 @@ def sequence_tangent(t, x):
     return 0.0
 
 
+def max_of(seq):
+    """The builtin `max(seq)` (first of equal largest elements)."""
+    return max(seq)
+
+
+def min_of(seq):
+    """The builtin `min(seq)` (first of equal smallest elements)."""
+    return min(seq)
+
+
+def _pick_adjoint(g, seq, pick):
+    if _is_zero(g):
+        return 0.0
+    items = list(seq)
+    best = items.index(pick(items))
+    out = [0.0] * len(items)
+    out[best] = g
+    return out if not isinstance(seq, np.ndarray) else np.array(out)
+
+
+def max_of_adjoint(g, seq):
+    return _pick_adjoint(g, seq, max)
+
+
+def min_of_adjoint(g, seq):
+    return _pick_adjoint(g, seq, min)
+
+
+def max_of_tangent(t, seq):
+    return 0.0 if _is_zero(t) else t[list(seq).index(max(seq))]
+
+
+def min_of_tangent(t, seq):
+    return 0.0 if _is_zero(t) else t[list(seq).index(min(seq))]
+
+
 # ---- composition
 def vjp_by_jvp(jvp_fn, args, g):
     """The adjoints of a derivative function's active inputs, one tangent pass per element.

@@ -103,6 +103,12 @@ class Normalizer:
 
     def op_Call(self, e, out):
         func = e.func
+        if (len(e.args) == 1 and not e.keywords and self.is_global_ref(func)
+                and self.src.resolve(func) in (builtins.max, builtins.min)):
+            # max(seq): the largest element (its derivative goes to that element)
+            which = "max_of" if self.src.resolve(func) is builtins.max else "min_of"
+            return gast.Call(func=N.attr(N.name("_sd"), which),
+                             args=[self.atom(e.args[0], out)], keywords=[])
         if (len(e.args) > 2 and not e.keywords and self.is_global_ref(func)
                 and self.src.resolve(func) in (builtins.max, builtins.min)):
             # max(a, b, c) -> max(max(a, b), c): the rule table has the two-argument form

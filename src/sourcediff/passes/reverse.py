@@ -645,6 +645,10 @@ def missing_rule(an, stmt, op):
                              "them), or register your own with @sourcediff.adjoint")
     hint = (f"register a rule with @sourcediff.adjoint({label}) and "
             f"@sourcediff.tangent({label}), or wrap the value in sourcediff.stop_gradient")
+    if label.startswith("."):
+        hint = (f"sourcediff has no rule for the method {label}; rewrite it with a function "
+                 "it knows (`sourcediff rules` lists them), e.g. a for loop over `d.items()` "
+                 "instead of `sum(d.values())`")
     if op.func is None and label in an.locals:
         hint = (f"`{label}` is a local variable, so sourcediff cannot tell which function it "
                 "holds; call the function by its module-level name (for a derivative, bind "

@@ -49,6 +49,13 @@ rule(builtins.sum, "seq, start=0",
      adjoint={"seq": "_sd.sum_adjoint_list(d[y], seq)", "start": "d[y]"},
      tangent={None: "_sd.sum_tangent_list(d[seq], d[start])"})
 
+rule(runtime.max_of, "seq",
+     adjoint={"seq": "_sd.max_of_adjoint(d[y], seq)"},
+     tangent={"seq": "_sd.max_of_tangent(d[seq], seq)"})
+rule(runtime.min_of, "seq",
+     adjoint={"seq": "_sd.min_of_adjoint(d[y], seq)"},
+     tangent={"seq": "_sd.min_of_tangent(d[seq], seq)"})
+
 # ---- math
 elementwise(math.sin, "x", x="math.cos(x)")
 elementwise(math.cos, "x", x="-math.sin(x)")
