@@ -72,6 +72,13 @@ rule(rt.zero_at, "g, index",
      adjoint={"g": "_sd.zero_at(d[y], index)"},
      tangent={"g": "_sd.zero_at(d[g], index)"},
      static="index")
+for _pick in ("max", "min"):   # the derivatives of max(seq)/min(seq) are linear in g / t
+    rule(getattr(rt, f"{_pick}_of_adjoint"), "g, seq",
+         adjoint={"g": f"_sd.{_pick}_of_tangent(d[y], seq)"},
+         tangent={"g": f"_sd.{_pick}_of_adjoint(d[g], seq)"}, static="seq")
+    rule(getattr(rt, f"{_pick}_of_tangent"), "t, seq",
+         adjoint={"t": f"_sd.{_pick}_of_adjoint(d[y], seq)"},
+         tangent={"t": f"_sd.{_pick}_of_tangent(d[t], seq)"}, static="seq")
 rule(rt.copy_value, "x",
      adjoint={"x": "d[y]"},
      tangent={"x": "_sd.owned(d[x], x)"})
