@@ -199,23 +199,29 @@ def assignments(stmts):
 
     For unpacking `a, b = t` the value is the name `t`; loop targets have value None.
     """
+    for targets, value, stmt, _ in bindings_in_loops(stmts):
+        yield targets, value, stmt
+
+
+def bindings_in_loops(stmts, loop=None):
+    """Like `assignments`, with the outermost loop around each binding (or None) added."""
     for stmt in stmts:
         if isinstance(stmt, gast.Assign):
             target = stmt.targets[0]
             if isinstance(target, gast.Name):
-                yield [target.id], stmt.value, stmt
+                yield [target.id], stmt.value, stmt, loop
             elif isinstance(target, gast.Subscript):
-                yield [target.value.id], stmt, stmt    # in-place write: the value is the stmt
+                yield [target.value.id], stmt, stmt, loop   # in-place write: value is stmt
             else:
-                yield [e.id for e in target.elts], stmt.value, stmt
+                yield [e.id for e in target.elts], stmt.value, stmt, loop
         elif isinstance(stmt, gast.If):
-            yield from assignments(stmt.body)
-            yield from assignments(stmt.orelse)
-        elif isinstance(stmt, gast.For):
-            yield [stmt.target.id], None, stmt
-            yield from assignments(stmt.body)
-        elif isinstance(stmt, gast.While):
-            yield from assignments(stmt.body)
+            yield from bindings_in_loops(stmt.body, loop)
+            yield from bindings_in_loops(stmt.orelse, loop)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            outer = loop or stmt
+            if isinstance(stmt, gast.For):
+                yield [stmt.target.id], None, stmt, outer
+            yield from bindings_in_loops(stmt.body, outer)
 
 
 def pushed_names(stmts):

@@ -46,6 +46,7 @@ from .activity import (
     SCALAR,
     Classifier,
     activity,
+    bindings_in_loops,
     kinds,
     local_names,
     numeric_names,
@@ -662,9 +663,10 @@ def loop_invariants(an):
     """Names bound once, inside a loop, by a pure operation on values no enclosing loop
     changes: they hold the same value on every trip, so the tape need not save them."""
     sites = {}
-    for targets, value, stmt in _sites(an.body, None):
+    for targets, value, stmt, loop in bindings_in_loops(an.body):
+        unpacking = isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Tuple)
         for t in targets:
-            sites.setdefault(t, []).append((value, stmt))
+            sites.setdefault(t, []).append((None if unpacking else value, loop))
     out = set()
     changed_in = {}
     for name, defs in sites.items():
@@ -688,27 +690,6 @@ def loop_invariants(an):
 
 def operands_of(value):
     return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
-
-
-def _sites(stmts, loop):
-    """(targets, value, outermost enclosing loop) for each binding in `stmts`."""
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            target = stmt.targets[0]
-            if isinstance(target, gast.Name):
-                yield [target.id], stmt.value, loop
-            elif isinstance(target, gast.Subscript):
-                yield [target.value.id], stmt, loop
-            else:
-                yield [e.id for e in target.elts], None, loop
-        elif isinstance(stmt, gast.If):
-            yield from _sites(stmt.body, loop)
-            yield from _sites(stmt.orelse, loop)
-        elif isinstance(stmt, (gast.For, gast.While)):
-            outer = loop or stmt
-            if isinstance(stmt, gast.For):
-                yield [stmt.target.id], None, outer
-            yield from _sites(stmt.body, outer)
 
 
 def _definitely_defined(stmts):
