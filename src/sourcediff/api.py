@@ -137,7 +137,10 @@ class Derivative:
         if spec is None or spec.stale():
             spec = self._compile(tuple(map(kind_of_value, args[:n])))
         if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
-            spec.call = functools.partial(self._forward_grad, spec.fn)
+            if len(self.wrt_index) == 1 and type(args[self.wrt_index[0]]) is float:
+                spec.call = self._one_float_forward(spec.fn)   # one pass, no basis loop
+            else:
+                spec.call = functools.partial(self._forward_grad, spec.fn)
         else:
             spec.call = spec.fn
         array_wrt = tuple(i for i in self.wrt_index if isinstance(args[i], np.ndarray))
@@ -162,6 +165,20 @@ class Derivative:
         if self.mode == "forward" and self.kind in ("grad", "value_and_grad"):
             call = functools.partial(self._forward_grad, measuring)
         return runtime.measure_tape(call, *args)
+
+    def _one_float_forward(self, jvp):
+        """The gradient with respect to one float argument: a single tangent pass."""
+        check = runtime.check_scalar
+        keep_value = self.kind == "value_and_grad" or self.preserve_result
+        wrap = (lambda g: (g,)) if self.wrt_tuple else (lambda g: g)
+
+        def call(*args):
+            value, out_dot = jvp(*args, 1.0)
+            if type(value) is not float:
+                check(value)
+            grad = wrap(out_dot if type(out_dot) is float else float(out_dot))
+            return (value, grad) if keep_value else grad
+        return call
 
     def _forward_grad(self, fn, *args):
         return self._forward_gradient(fn, args)
