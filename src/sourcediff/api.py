@@ -91,6 +91,12 @@ class Derivative:
         self.optimize = optimize
         self.preserve_result = preserve_result
         self.params, self.signature = _params(func)
+        if isinstance(func, Derivative) and func.kind == "jvp":
+            # a jvp's generated code takes the tangents after the arguments
+            self.params = self.params + [f"{p}_dot" for p in func.wrt_names]
+            self.signature = inspect.Signature(
+                [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                 for p in self.params])
         self.wrt_names, self.wrt_tuple = _normalize_wrt(func, self.params, wrt)
         self.wrt_arg = wrt
         self.wrt_index = [self.params.index(w) for w in self.wrt_names]
@@ -379,6 +385,17 @@ def _describe(value):
 
 
 def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False):
+    if isinstance(func, (GradOfSecond, GradOfHvp)):
+        raise SourceDiffError("fourth and higher derivatives are not supported",
+                              hint="sourcediff goes up to third derivatives of one float "
+                                   "argument: grad(grad(grad(f))) and grad(hvp(f))")
+    if isinstance(func, HessianVectorProduct):
+        if kind != "grad":
+            raise SourceDiffError(f"{kind} of an hvp is not supported; grad(hvp(f)) is")
+        return GradOfHvp(func, wrt)
+    if (kind == "grad" and isinstance(func, Derivative) and func.mode == "forward"
+            and func.kind == "grad" and isinstance(func.func, Derivative)):
+        return GradOfSecond(func, wrt)   # a third derivative
     key = (kind, wrt, mode, optimize, preserve_result)
     with _lock:
         try:
@@ -527,6 +544,47 @@ class HessianVectorProduct:
         *primal, v = args
         _, product = self.tangent(*primal, v)
         return product
+
+
+class GradOfSecond:
+    """`grad(grad(grad(f)))` for one float argument: forward mode over the forward-over-reverse
+    code of the second derivative."""
+
+    def __init__(self, second, wrt):
+        if len(second.wrt_index) != 1:
+            raise WrtError("a third derivative takes a single wrt argument")
+        inner = _transform("jvp", second.func, second.wrt_arg)
+        self.outer = _transform("jvp", inner, wrt)
+        if self.outer.wrt_index != inner.wrt_index:
+            raise WrtError("differentiate each level with respect to the same argument")
+        functools.update_wrapper(self, second, updated=())
+
+    def __call__(self, *args):
+        if len(args) <= self.outer.wrt_index[0] or type(args[self.outer.wrt_index[0]]) \
+                is not float:
+            raise SourceDiffError("third derivatives are supported for one float argument")
+        _, tangents = self.outer(*args, 1.0, 1.0)
+        value = tangents[1]
+        runtime.check_scalar(value)
+        return runtime.gradient_like(value, 0.0)
+
+
+class GradOfHvp:
+    """`grad(hvp(f))(*args, v)`: d/dx of the (scalar) product H(x) v, one forward pass over the
+    hvp's generated code (forward over forward over reverse)."""
+
+    def __init__(self, hvp_, wrt):
+        inner = hvp_.tangent
+        self.outer = _transform("jvp", inner, wrt)
+        if len(self.outer.wrt_index) != 1:
+            raise WrtError("grad of an hvp takes a single wrt argument")
+        functools.update_wrapper(self, hvp_, updated=())
+
+    def __call__(self, *args):
+        _, tangents = self.outer(*args, 1.0)
+        value = tangents[1]
+        runtime.check_scalar(value)
+        return runtime.gradient_like(value, 0.0)
 
 
 def hvp(func=None, wrt=0):

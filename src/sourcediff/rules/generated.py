@@ -79,6 +79,10 @@ for _pick in ("max", "min"):   # the derivatives of max(seq)/min(seq) are linear
     rule(getattr(rt, f"{_pick}_of_tangent"), "t, seq",
          adjoint={"t": f"_sd.{_pick}_of_adjoint(d[y], seq)"},
          tangent={"t": f"_sd.{_pick}_of_tangent(d[t], seq)"}, static="seq")
+rule(rt.broadcast_like, "g, x",
+     adjoint={"g": "_sd.unbroadcast(d[y], g)"},
+     tangent={"g": "_sd.broadcast_like(d[g], x)"},
+     static="x")
 rule(rt.copy_value, "x",
      adjoint={"x": "d[y]"},
      tangent={"x": "_sd.owned(d[x], x)"})
