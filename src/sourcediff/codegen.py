@@ -47,9 +47,9 @@ def _origin(lines, stmt):
 
 def render_block(stmts, indent, lines):
     pad = "    " * indent
-    if all(N.is_comment(s) for s in stmts):
-        stmts = [s for s in stmts if False]
+    if all(N.is_comment(s) for s in stmts):   # a block of nothing but comments
         lines.append(pad + "pass")
+        return
     for stmt in stmts:
         _origin(lines, stmt)
         if N.is_comment(stmt):

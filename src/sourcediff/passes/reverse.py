@@ -603,10 +603,9 @@ class Reverse:
         if an.output in an.active:
             adjoint = adjoint[1:]   # the seed is the parameter itself
         snapshot = sorted(self.reads)
-        inits_before = set(self.inits)
+        # everything the snapshot holds must exist even on paths that never bound it
         defined = set(an.params) | _definitely_defined(an.body)
         self.inits |= {n for n in snapshot if n not in defined}
-        del inits_before
         out_value = N.name(an.output) if an.output else an.tree.body[-1].value
         fwd_body = self.preamble(split="fwd") + forward
         if snapshot:
