@@ -202,24 +202,23 @@ class Lowering:
 
     def for_loop(self, stmt):
         line = stmt.lineno
-        head, target, reads = self.iteration(stmt)
-        iterable = self.range_of
+        head, target, iterable, reads = self.iteration(stmt)
         before, body = self.loop_body(reads + stmt.body)
         for node in before:
             N.at(node, line)
         return head + before + [N.for_(target, iterable, body, line)]
 
     def iteration(self, stmt):
-        """(statements before the loop, loop index name, statements reading the element)."""
+        """(statements before the loop, loop index, the range it runs over, statements
+        reading the element)."""
         line = stmt.lineno
         it = stmt.iter
         if self.builtin_call(it) == "range" and isinstance(stmt.target, gast.Name):
-            self.range_of = it
-            return [], stmt.target, []
+            return [], stmt.target, it, []
         index = self.namer.fresh("k")
         head, length, element = self.elements(it, N.name(index), line)
-        self.range_of = N.call("range", [length])
-        return head, N.store(index), [N.assign(stmt.target, element, line)]
+        return head, N.store(index), N.call("range", [length]), [
+            N.assign(stmt.target, element, line)]
 
     def elements(self, it, index, line):
         """(statements, length, element at `index`) for iterating over `it` by position:
