@@ -58,6 +58,16 @@ def unbroadcast(g, x):
     return g
 
 
+def unbroadcast_to(g, shape):
+    """`unbroadcast(g, x)` when only `x`'s shape was kept."""
+    if np.shape(g) == shape or _is_zero(g):
+        return g
+    return unbroadcast(g, np.broadcast_to(0.0, shape))
+
+
+shape = np.shape
+
+
 # ---- reductions
 def _normalize_axes(axis, ndim):
     if axis is None:

@@ -36,6 +36,8 @@ After::
 
 from __future__ import annotations
 
+import operator
+
 import gast
 
 from .. import nodes as N
@@ -100,6 +102,7 @@ class Analysis:
         self.check_augmented_aliases(param_kinds)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)
+        self.loop_arrays = numpy_valued_in_loops(self.body, self.classify)
 
     def check_augmented_aliases(self, param_kinds):
         """`z = x; z += v` is exact for numbers; for arrays NumPy would change `x` too."""
@@ -165,6 +168,7 @@ class Reverse:
         self.uses_tape = False
         self.invariant = loop_invariants(an)
         self.live = None           # names the adjoint reads (known after a first pass)
+        self.shape_vars = {}       # name -> variable holding its shape (see `unbroadcast`)
 
     # ---- the adjoint sweep
     def adj_block(self, stmts, zero):
@@ -227,6 +231,8 @@ class Reverse:
             elif target not in zero:
                 code += self.contributions(stmt, op, target, zero)
             zero.add(target)
+        if target in self.shape_vars:   # saved after the value, so restored before it
+            code.append(self.restore(stmt, self.shape_vars[target]))
         code.append(self.restore(stmt, target))
         return code, zero
 
@@ -275,11 +281,23 @@ class Reverse:
             expr = instantiate(rule.template(template), values,
                                lambda name: dy if name == "y" else None)
             if rule.elementwise and self.needs_unbroadcast(op, param):
-                expr = N.call("_sd.unbroadcast", [expr, atom])
+                expr = self.unbroadcast(expr, atom)
             self.read(expr)
             pending.setdefault(atom.id, (atom, []))[1].append(expr)
         for atom, exprs in pending.values():
             self.accumulate(atom, _sum_terms(exprs), zero, code)
+
+    def unbroadcast(self, expr, atom):
+        """`_sd.unbroadcast(expr, atom)`. For a NumPy value rebound in a loop only its shape is
+        needed, so the tape saves the shape (a few ints) instead of the whole array."""
+        if isinstance(atom, gast.Name) and atom.id in self.an.loop_arrays:
+            shape = self.shape_vars.get(atom.id)
+            if shape is None:
+                shape = self.shape_vars[atom.id] = self.namer.fresh(f"{atom.id}_shape")
+            self.reads.add(shape)
+            return N.call("_sd.unbroadcast_to", [expr, N.name(shape)])
+        self.read(atom)
+        return N.call("_sd.unbroadcast", [expr, atom])
 
     def needs_unbroadcast(self, op, param):
         return self.an.may_broadcast(op, param)
@@ -465,6 +483,14 @@ class Reverse:
             out.append(self.primal(stmt))
             maybe.update(names)
             defined.update(names)
+            for name in names:
+                if name in self.shape_vars:   # the adjoint needs only this value's shape
+                    shape = self.shape_vars[name]
+                    self.save(stmt, shape, maybe, defined, out)
+                    out.append(N.assign(shape, N.call("_sd.shape", [N.name(name)]),
+                                        stmt.lineno))
+                    maybe.add(shape)
+                    defined.add(shape)
             return out
         if isinstance(stmt, gast.If):
             maybe_else, defined_else = set(maybe), set(defined)
@@ -491,6 +517,8 @@ class Reverse:
         inner_maybe = set(maybe) | assigned_names(stmt.body) | (
             {stmt.target.id} if is_for else set())
         # trip counters of loops nested in this one are rebound on every trip too
+        inner_maybe |= {self.shape_vars[n] for n in assigned_names(stmt.body)
+                        if n in self.shape_vars}
         inner_maybe |= {self.counter_name(s) for s in gast.walk(stmt) if s is not stmt
                         and (isinstance(s, gast.While)
                              or isinstance(s, gast.For) and has_break(s.body))}
@@ -656,6 +684,33 @@ def missing_rule(an, stmt, op):
     if op.func is not None and not callable(op.func):
         hint = f"{label} is not a function sourcediff can differentiate"
     return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)
+
+
+def numpy_valued_in_loops(body, classify):
+    """Names bound inside loops only by NumPy functions or `@`: always arrays or NumPy
+    scalars, so `np.shape` describes them (never a list)."""
+    sites = {}
+    for targets, value, stmt, loop in bindings_in_loops(body):
+        for t in targets:
+            sites.setdefault(t, []).append((value, stmt, loop))
+    out = set()
+    for name, defs in sites.items():
+        ok = True
+        for value, stmt, loop in defs:
+            if loop is None or value is None or isinstance(value, gast.Assign) or (
+                    isinstance(stmt.targets[0], gast.Tuple)):
+                ok = False
+                break
+            op = classify(value)
+            func = getattr(op.rule, "func", None)
+            module = getattr(func, "__module__", "") or ""
+            if not (op.kind == "rule" and (module.startswith("numpy")
+                                           or func is operator.matmul)):
+                ok = False
+                break
+        if ok:
+            out.add(name)
+    return out
 
 
 def loop_invariants(an):

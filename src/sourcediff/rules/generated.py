@@ -79,6 +79,10 @@ for _pick in ("max", "min"):   # the derivatives of max(seq)/min(seq) are linear
     rule(getattr(rt, f"{_pick}_of_tangent"), "t, seq",
          adjoint={"t": f"_sd.{_pick}_of_adjoint(d[y], seq)"},
          tangent={"t": f"_sd.{_pick}_of_tangent(d[t], seq)"}, static="seq")
+rule(rt.unbroadcast_to, "g, shape",
+     adjoint={"g": "_sd.broadcast_like(d[y], g)"},
+     tangent={"g": "_sd.unbroadcast_to(d[g], shape)"},
+     static="shape")
 rule(rt.broadcast_like, "g, x",
      adjoint={"g": "_sd.unbroadcast(d[y], g)"},
      tangent={"g": "_sd.broadcast_like(d[g], x)"},
@@ -104,5 +108,6 @@ rule(rt.sequence_tangent, "t, x",
      tangent={"t": "_sd.sequence_tangent(d[t], x)"},
      static="x")
 
-nondifferentiable(rt.keys, rt.measured_tape, rt.count, rt.sign, rt.zero_like, rt.check_scalar,
+nondifferentiable(rt.shape, rt.keys, rt.measured_tape, rt.count, rt.sign, rt.zero_like,
+                  rt.check_scalar,
                   rt.stop_gradient)
