@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from inputs import Inputs
 
 
 @dataclass(frozen=True)
@@ -675,21 +676,11 @@ def int_arg_array(x, n):
 # Inputs
 # --------------------------------------------------------------------------------------------
 
-_RNG = np.random.default_rng(20240611)
-
-
-def _normal(*shape, scale=1.0):
-    return _RNG.normal(0.0, scale, size=shape)
-
-
-def _uniform(lo, hi, *shape):
-    return _RNG.uniform(lo, hi, size=shape)
-
-
-def _away_from(kink, *shape, margin=0.1, spread=1.0):
-    """Random values at distance in [margin, margin + spread] from ``kink``, random side."""
-    sign = np.where(_RNG.random(shape) < 0.5, -1.0, 1.0)
-    return kink + sign * (margin + spread * _RNG.random(shape))
+_INPUTS = Inputs(20240611)
+_RNG = _INPUTS.rng
+_normal = _INPUTS.normal
+_uniform = _INPUTS.uniform
+_away_from = _INPUTS.away_from
 
 
 _X5 = _normal(5)

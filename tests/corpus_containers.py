@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from inputs import Inputs
 
 
 @dataclass(frozen=True)
@@ -719,21 +720,11 @@ def trap_slice_read_before_write_in_loop(x):
 # Inputs
 # --------------------------------------------------------------------------------------------
 
-_RNG = np.random.default_rng(20240612)
-
-
-def _normal(*shape, scale=1.0):
-    return _RNG.normal(0.0, scale, size=shape)
-
-
-def _uniform(lo, hi, *shape):
-    return _RNG.uniform(lo, hi, size=shape)
-
-
-def _away_from(kink, *shape, margin=0.1, spread=1.0):
-    """Random values at distance in [margin, margin + spread] from ``kink``, random side."""
-    sign = np.where(_RNG.random(shape) < 0.5, -1.0, 1.0)
-    return kink + sign * (margin + spread * _RNG.random(shape))
+_INPUTS = Inputs(20240612)
+_RNG = _INPUTS.rng
+_normal = _INPUTS.normal
+_uniform = _INPUTS.uniform
+_away_from = _INPUTS.away_from
 
 
 def _floats(*values):

@@ -242,3 +242,25 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, path="grad"):
     assert err <= atol + rtol * abs(expected), (
         f"{path}: got {actual!r}, expected {expected!r} (abs err {err:.3e})"
     )
+
+
+def case_ids(cases):
+    """Readable, unique test ids from the cases' names (`name`, `name-2`, ...)."""
+    from collections import Counter
+    seen = Counter()
+    ids = []
+    for case in cases:
+        seen[case.name] += 1
+        ids.append(case.name if seen[case.name] == 1 else f"{case.name}-{seen[case.name]}")
+    return ids
+
+
+_FD_CACHE = {}
+
+
+def reference_gradient(case):
+    """The central-FD gradient of a corpus case (computed once per case)."""
+    key = id(case)
+    if key not in _FD_CACHE:
+        _FD_CACHE[key] = central_fd(case.fn, case.args, case.wrt)
+    return _FD_CACHE[key]

@@ -11,37 +11,18 @@ import inspect
 import math
 import os
 import textwrap
-from collections import Counter
 
 import corpus_containers
 import numpy as np
 import pytest
 from corpus_containers import ALIAS_TRAPS, CASES, REFUSED
-from fd import assert_close, central_fd, resolve_wrt
+from fd import assert_close, case_ids, central_fd, reference_gradient, resolve_wrt
 
 MODES = ("reverse", "forward")
 
 
-def _unique_ids(cases):
-    seen = Counter()
-    ids = []
-    for case in cases:
-        seen[case.name] += 1
-        ids.append(case.name if seen[case.name] == 1 else f"{case.name}-{seen[case.name]}")
-    return ids
-
-
-IDS = _unique_ids(CASES)
-
-_FD_CACHE = {}
-
-
-def _reference(case):
-    """The central-FD gradient for a case (computed once per case)."""
-    key = id(case)
-    if key not in _FD_CACHE:
-        _FD_CACHE[key] = central_fd(case.fn, case.args, case.wrt)
-    return _FD_CACHE[key]
+IDS = case_ids(CASES)
+_reference = reference_gradient
 
 
 def _fresh_args(case):

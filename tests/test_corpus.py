@@ -7,37 +7,18 @@ finite-difference reference) and do not need sourcediff.
 import inspect
 import math
 import textwrap
-from collections import Counter
 
 import corpus
 import numpy as np
 import pytest
 from corpus import CASES
-from fd import assert_close, central_fd, resolve_wrt
+from fd import assert_close, case_ids, central_fd, reference_gradient, resolve_wrt
 
 MODES = ("reverse", "forward")
 
 
-def _unique_ids(cases):
-    seen = Counter()
-    ids = []
-    for case in cases:
-        seen[case.name] += 1
-        ids.append(case.name if seen[case.name] == 1 else f"{case.name}-{seen[case.name]}")
-    return ids
-
-
-IDS = _unique_ids(CASES)
-
-_FD_CACHE = {}
-
-
-def _reference(case):
-    """The central-FD gradient for a case (computed once per case)."""
-    key = id(case)
-    if key not in _FD_CACHE:
-        _FD_CACHE[key] = central_fd(case.fn, case.args, case.wrt)
-    return _FD_CACHE[key]
+IDS = case_ids(CASES)
+_reference = reference_gradient
 
 
 def _snapshot(args):
