@@ -442,6 +442,15 @@ def test_closed_form_of_heavy_loop_matches_fd():
                      central_fd(api_funcs.heavy_loop, (x, HEAVY_N)), rtol=1e-5, atol=1e-7)
 
 
+def _run_threads(work):
+    """Run `work(t)` in N_THREADS threads at once and wait for all of them."""
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(N_THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_threads_share_one_derivative(tmp_path, monkeypatch, mode):
     """8 threads x 200 calls on one derivative, starting together before it is compiled."""
@@ -465,11 +474,7 @@ def test_threads_share_one_derivative(tmp_path, monkeypatch, mode):
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append((t, "".join(traceback.format_exception(exc))))
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(N_THREADS)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    _run_threads(work)
     assert not failures, failures[:3]
 
 
@@ -511,11 +516,7 @@ def test_threads_compile_different_specializations_concurrently(tmp_path, monkey
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append((t, "".join(traceback.format_exception(exc))))
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(N_THREADS)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    _run_threads(work)
     assert not failures, failures[:3]
 
 

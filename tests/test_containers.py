@@ -66,13 +66,6 @@ def _marker_line(fn):
     return marked[0]
 
 
-@pytest.fixture(scope="module")
-def sd():
-    import sourcediff
-
-    return sourcediff
-
-
 # --------------------------------------------------------------------------------------------
 # sourcediff against finite differences
 # --------------------------------------------------------------------------------------------

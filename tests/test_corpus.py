@@ -33,13 +33,6 @@ def _assert_unchanged(args, snapshot):
             assert a == s, f"argument {k} was changed"
 
 
-@pytest.fixture(scope="module")
-def sd():
-    import sourcediff
-
-    return sourcediff
-
-
 # --------------------------------------------------------------------------------------------
 # sourcediff against finite differences
 # --------------------------------------------------------------------------------------------

@@ -78,13 +78,6 @@ def gen_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("generated_programs")
 
 
-@pytest.fixture(scope="module")
-def sd():
-    import sourcediff
-
-    return sourcediff
-
-
 def load_function(directory, source, name="f"):
     """Write ``source`` to a fresh module file, import it, and return ``name`` from it."""
     mod_name = f"sd_generated_{next(_COUNTER)}"
