@@ -714,7 +714,7 @@ def _table_rules():
     carriers = {id(f) for f in METHOD_CARRIERS}
     rules = [r for key, r in registry.RULES.items()
              if not r.user and key not in carriers
-             and (getattr(r.func, "__module__", "") != runtime.__name__
+             and (not (getattr(r.func, "__module__", "") or "").startswith(runtime.__name__)
                   or r.func is runtime.append)]
     methods = {name: r for name, r in registry.METHODS.items() if r.adjoint or r.tangent}
     return rules, methods

@@ -17,7 +17,13 @@ import weakref
 import numpy as np
 
 from . import codegen, runtime
-from .errors import NonScalarOutputError, SourceDiffError, UnsupportedSyntaxError, WrtError
+from .errors import (
+    MissingRuleError,
+    NonScalarOutputError,
+    SourceDiffError,
+    UnsupportedSyntaxError,
+    WrtError,
+)
 from .frontend import parse_function
 from .passes.activity import kind_of_value
 from .passes.forward import Forward
@@ -126,7 +132,8 @@ class Derivative:
             raise self._non_scalar(exc.args[0], spec) from None
         except runtime.Refused as exc:
             origin = _origin(exc, spec)
-            raise UnsupportedSyntaxError(
+            cls = MissingRuleError if isinstance(exc, runtime.NoRule) else UnsupportedSyntaxError
+            raise cls(
                 exc.args[0], filename=origin and origin[0], lineno=origin and origin[1],
                 line=origin and linecache.getline(*origin),
                 hint="rewrite this line as the message says") from None

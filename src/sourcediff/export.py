@@ -1,7 +1,7 @@
 """Export a derivative as a standalone Python module that needs only numpy and math.
 
 The module holds, in order: the imports the code reads (numpy and math under the names the code
-uses), the `sourcediff.runtime` helpers the generated code calls (copied from runtime.py, renamed
+uses), the `sourcediff.runtime` helpers the generated code calls (copied from its modules, renamed
 `_sd_<name>` and gathered in a small `_sd` namespace so the generated text is unchanged), the
 user's own functions the derivative calls, the generated derivative source exactly as
 `sourcediff show` prints it, and the public `grad_FUNC` (or `--name`) that takes the same
@@ -76,28 +76,32 @@ def attribute_reads(tree, base):
 
 # ---- the runtime helpers ------------------------------------------------------------------------
 class _Runtime:
-    """runtime.py's top-level statements, and which of them a set of helpers needs."""
+    """The runtime modules' top-level statements, and which of them a set of helpers needs."""
 
     def __init__(self):
-        try:
-            with open(inspect.getsourcefile(runtime), encoding="utf-8") as fh:
-                tree = ast.parse(fh.read())
-        except (OSError, TypeError, SyntaxError) as exc:
-            raise ExportError(f"cannot read the source of sourcediff.runtime: {exc}") from None
         self.order = []
         self.defs = {}
-        for stmt in tree.body:
-            names = []
-            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
-                names = [stmt.name]
-            elif isinstance(stmt, ast.Assign):
-                names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
-            for name in names:
-                self.defs[name] = stmt
-            if names:
-                self.order.append(stmt)
-        self.modules = {name for name, value in vars(runtime).items()
-                        if isinstance(value, types.ModuleType)}
+        self.modules = set()
+        for module in runtime.MODULES:
+            try:
+                with open(inspect.getsourcefile(module), encoding="utf-8") as fh:
+                    tree = ast.parse(fh.read())
+            except (OSError, TypeError, SyntaxError) as exc:
+                raise ExportError(f"cannot read the source of {module.__name__}: {exc}") \
+                    from None
+            for stmt in tree.body:
+                names = []
+                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                    names = [stmt.name]
+                elif isinstance(stmt, ast.Assign):
+                    names = [n.id for t in stmt.targets for n in ast.walk(t)
+                             if isinstance(n, ast.Name)]
+                for name in names:
+                    self.defs[name] = stmt
+                if names:
+                    self.order.append(stmt)
+            self.modules |= {name for name, value in vars(module).items()
+                             if isinstance(value, types.ModuleType)}
 
     def closure(self, names):
         """`names` plus every runtime global they read, transitively."""
@@ -124,7 +128,7 @@ class _Runtime:
         """The needed statements, renamed `_sd_<name>`, numpy as `_np`, in file order."""
         renames = {name: f"_sd_{name}" for name in self.defs}
         for module in self.modules:
-            value = getattr(runtime, module)
+            value = getattr(runtime.core, module, None) or getattr(runtime, module, None)
             if value is np:
                 renames[module] = "_np"
             elif value is math:
@@ -132,7 +136,7 @@ class _Runtime:
         out = []
         for stmt in self.order:
             names = {stmt.name} if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) else {
-                t.id for t in stmt.targets if isinstance(t, ast.Name)}
+                n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
             if not names & need:
                 continue
             out.append(ast.unparse(_Rename(renames).visit(_copy(stmt))))
@@ -550,7 +554,7 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
             namespace.append(f"    {helper} = staticmethod(_sd_{helper})")
     # blocks, separated by two blank lines
     blocks = [doc + "\n\n" + "\n".join(sorted(imports, key=_import_order)),
-              _section("sourcediff runtime helpers (copied from sourcediff/runtime.py)")
+              _section("sourcediff runtime helpers (copied from sourcediff/runtime/)")
               + "\n\n" + helpers[0] if helpers else "",
               *helpers[1:], "\n".join(namespace), *extra]
     user = [source.rstrip() for _, source in ns.functions.values()]

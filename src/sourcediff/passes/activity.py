@@ -174,7 +174,7 @@ class Classifier:
 def _is_library(func):
     module = getattr(func, "__module__", "") or ""
     return module.split(".")[0] in ("numpy", "scipy", "math", "builtins") or \
-        module == "sourcediff.runtime"
+        module.startswith("sourcediff.runtime")
 
 
 def _index_atoms(node):

@@ -95,6 +95,8 @@ def _display(func):
     qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     if module in ("builtins", "_operator", "operator"):
         return qual if module == "builtins" else f"operator.{qual}"
+    if module.startswith("sourcediff.runtime."):   # helpers are read as `sourcediff.runtime.X`
+        module = "sourcediff.runtime"
     return f"{module}.{qual}" if module else qual
 
 
