@@ -252,6 +252,18 @@ class Derivative:
     def __repr__(self):
         return f"<sourcediff {self.kind} of {self.func.__qualname__} ({self.mode} mode)>"
 
+    def __reduce__(self):
+        """Pickle by reference: the user's function, the transform and its options. Unpickling
+        calls the transform again, which gives the cached derivative of that function (in a new
+        process a new one, compiled on its first call). Generated code is never pickled."""
+        name = _global_name(self)
+        if name is not None:
+            return name
+        kind, func, *options = _transform_args(self)
+        # functions that cloudpickle copies need their source sent along
+        from .parallel import _reduce_copied
+        return _reduce_copied(kind, func, options) or (_transform, (kind, func, *options))
+
 
 def _origin(exc, spec):
     """(user file, user line) behind the generated line where `exc` was raised, or None."""
@@ -514,6 +526,11 @@ class Jacobian:
             blocks.append(stacked)
         return tuple(blocks) if self.wrt_tuple else blocks[0]
 
+    def __reduce__(self):
+        """Pickle by reference (see Derivative.__reduce__); `hessian(f)` is the Jacobian of
+        `grad(f)` and pickles as such."""
+        return _global_name(self) or (Jacobian, (self.func, self.wrt, self.mode))
+
 
 def jacobian(func=None, wrt=0, *, mode="reverse"):
     """The Jacobian of `func` with respect to `wrt`, shaped output.shape + input.shape.
@@ -552,6 +569,9 @@ class HessianVectorProduct:
         _, product = self.tangent(*primal, v)
         return product
 
+    def __reduce__(self):
+        return _global_name(self) or (HessianVectorProduct, (self.func, self.tangent.wrt_arg))
+
 
 class GradOfSecond:
     """`grad(grad(grad(f)))` for one float argument: forward mode over the forward-over-reverse
@@ -575,6 +595,11 @@ class GradOfSecond:
         runtime.check_scalar(value)
         return runtime.gradient_like(value, 0.0)
 
+    def __reduce__(self):
+        # __wrapped__ is the second derivative this was made from (functools.update_wrapper)
+        return _global_name(self) or (_transform, ("grad", self.__wrapped__,
+                                                   self.outer.wrt_arg))
+
 
 class GradOfHvp:
     """`grad(hvp(f))(*args, v)`: d/dx of the (scalar) product H(x) v, one forward pass over the
@@ -592,6 +617,11 @@ class GradOfHvp:
         value = tangents[1]
         runtime.check_scalar(value)
         return runtime.gradient_like(value, 0.0)
+
+    def __reduce__(self):
+        # __wrapped__ is the hvp this was made from (functools.update_wrapper)
+        return _global_name(self) or (_transform, ("grad", self.__wrapped__,
+                                                   self.outer.wrt_arg))
 
 
 def hvp(func=None, wrt=0):
@@ -696,6 +726,42 @@ def source(derivative):
     if not isinstance(derivative, Derivative):
         raise TypeError("source() takes a function returned by a sourcediff transform")
     return derivative.source
+
+
+# ---- pickling: by reference to the user's function, re-created through the transforms
+def _lookup(module_name, qualname):
+    """The object `module.qualname` names among the imported modules, or None."""
+    import sys
+
+    target = sys.modules.get(module_name)
+    if target is None or "<locals>" in qualname:
+        return None
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    return target
+
+
+def _global_name(obj):
+    """The name under which `obj` itself is a module attribute (a transform used as a
+    decorator: the module's `df` is the derivative, not the function), or None. Pickle then
+    saves it as that global, as it does a function."""
+    qualname = getattr(inspect.unwrap(obj), "__qualname__", "")
+    found = _lookup(getattr(obj, "__module__", None), qualname)
+    return qualname if found is obj else None
+
+
+def _transform_args(d):
+    """The arguments of the `_transform` call that made (and cached) the Derivative `d`."""
+    with _lock:
+        # usually cached under d.func; a derivative of a forward-mode gradient is cached under
+        # the gradient it was asked for, which it replaced by the reverse-mode one
+        places = [(d.func, _cache.get(d.func, {}))]
+        for func, per_func in [*places, *_cache.items()]:
+            for key, cached in per_func.items():
+                if cached is d:
+                    kind, *options = key
+                    return (kind, func, *options)
+    return (d.kind, d.func, d.wrt_arg, d.mode, d.optimize, d.preserve_result)
 
 
 __all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp",
