@@ -1,5 +1,6 @@
 """sourcediff: source-to-source automatic differentiation for Python and NumPy."""
 
+from . import parallel  # noqa: F401  (sourcediff.parallel; it imports no Dask)
 from . import rules as _rules  # noqa: F401  (loads the derivative rule table)
 from .api import (
     adjoint,
