@@ -19,7 +19,7 @@ def run_example(name, *python_args):
 
 def test_the_examples_are_there():
     for name in ("quadratic.py", "logistic_regression.py", "mlp.py", "ode.py", "newton.py",
-                 "hvp.py"):
+                 "hvp.py", "parallel_logreg.py"):
         assert name in SCRIPTS
 
 
