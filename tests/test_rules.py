@@ -83,6 +83,18 @@ def _sample(arg, rng):
         n = shape[-1]
         m = rng.standard_normal(shape)
         x = m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+    elif dom == "sym":         # symmetric, eigenvalues well apart (stacks allowed)
+        n = shape[-1]
+        q = np.linalg.qr(rng.standard_normal(shape))[0]
+        w = np.arange(1.0, n + 1.0) * 1.5 + rng.uniform(-0.2, 0.2, shape[:-2] + (n,))
+        x = (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+    elif dom == "prob":        # inside (0, 1)
+        x = rng.uniform(0.1, 0.9, shape)
+    elif dom == "subsimplex":  # positive, each column summing to less than 1 (dirichlet's x)
+        k = shape[0]
+        x = rng.dirichlet(np.ones(k + 1), shape[1:]).T[:k] if shape[1:] else \
+            rng.dirichlet(np.ones(k + 1))[:k]
+        x = x.reshape(shape)
     else:
         raise ValueError(dom)
     return float(x) if arg.shape is None else np.asarray(x, dtype=np.float64)
@@ -491,6 +503,71 @@ SPECS = (
         spec("a * a.argmax() + a.argsort()[0]", A(3, 4, dom="distinct")),
         spec("a * (a.round() + a.imag + a.any() + a.all())", A(3, 4)),
         spec("a * a.nonzero()[0].size", A(3, 4)),
+        # ---- inserting and deleting, differences, interpolation, partial sorts
+        spec("np.append(a, b)", A(2, 3), A(4)),
+        spec("np.append(a, b, axis=0)", A(2, 3), A(1, 3)),
+        spec("np.append(a, b, axis=1)", A(2, 3), A(2, 2)),
+        spec("np.append(a, b)", A(3), S(), name="np.append scalar"),
+        spec("np.delete(a, [0, 2])", A(2, 3)),
+        spec("np.delete(a, 1, axis=1)", A(2, 3)),
+        spec("np.delete(a, slice(0, 2), axis=0)", A(3, 2)),
+        spec("np.insert(a, 1, b)", A(2, 3), S()),
+        spec("np.insert(a, [0, 2], b, axis=1)", A(2, 3), A(2, 1)),
+        spec("np.insert(a, 2, b, axis=0)", A(3, 2), A(2)),
+        spec("np.insert(a, [1, 1], b)", A(4), A(2), name="np.insert twice at one place"),
+        spec("np.gradient(a)", A(5)),
+        spec("np.gradient(a, 0.5, edge_order=2)", A(6)),
+        spec("np.gradient(a, axis=1)", A(3, 5)),
+        spec("p * q", A(4, 5), pre=("p, q = np.gradient(a, 0.5, 2.0)",)),
+        spec("np.gradient(a, np.array([0.0, 0.5, 1.5, 2.0, 3.5]), edge_order=2)", A(5)),
+        spec("np.interp(a, np.array([-1.0, 0.0, 1.5, 2.0]), b)", A(3, 4), A(4)),
+        spec("np.interp(a, np.array([-1.0, 0.0, 1.5, 2.0]), b, left=c, right=2.0 * c)",
+             A(3, 4), A(4), S()),
+        spec("np.interp(a, [0.0, 1.0, 2.0], [1.0, 3.0, 2.0])", S()),
+        spec("np.partition(a, 2)", A(3, 5, dom="distinct")),
+        spec("np.partition(a, (0, 3), axis=0)", A(5, 3, dom="distinct")),
+        spec("np.partition(a, 4, axis=None)", A(3, 4, dom="distinct")),
+        spec("np.row_stack([a, b])", A(3), A(2, 3)),
+        spec("np.cross(a, b, axisa=0)", A(3, 4), A(4, 3)),
+        spec("np.cross(a, b, axis=0)", A(3, 4), A(3, 4)),
+        spec("np.cross(a, b, axisa=0, axisb=1, axisc=0)", A(3, 4), A(4, 3)),
+        spec("np.cross(a, b, axisb=0, axisc=1)", A(2, 3), A(3, 1)),
+        spec("np.real_if_close(a)", A(3, 4)),
+        spec("a * np.angle(a)", A(3, 4, dom="away")),
+        spec("np.array(sorted([a, b, a * b]))", S(), S()),
+        spec("np.array(sorted((a, b, 2.0 * a), reverse=True))", S(), S()),
+        spec("np.array(sorted(a))", A(4, dom="distinct")),
+        spec("a * np.random.RandomState(0).standard_normal((3, 4))", A(3, 4)),
+        # ---- more linear algebra
+        spec("np.linalg.eigvalsh(a)", A(3, 3, dom="sym")),
+        spec("np.linalg.eigvalsh(a, UPLO='U')", A(3, 3, dom="sym")),
+        spec("np.linalg.eigvalsh(a)", A(2, 3, 3, dom="sym"), name="np.linalg.eigvalsh stack"),
+        spec("w", A(3, 3, dom="sym"), pre=("w, v = np.linalg.eigh(a)",)),
+        spec("v", A(3, 3, dom="sym"), pre=("w, v = np.linalg.eigh(a)",),
+             name="np.linalg.eigh vectors"),
+        spec("np.linalg.eigh(a, 'U')[1] * np.expand_dims(np.linalg.eigh(a, 'U')[0], -2)",
+             A(2, 3, 3, dom="sym")),
+        spec("np.linalg.svd(a, compute_uv=False)", A(3, 4), second=False),
+        spec("np.linalg.svd(a)[1]", A(4, 3), second=False),
+        spec("s", A(2, 3, 3), pre=("u, s, vh = np.linalg.svd(a)",), second=False),
+        spec("np.linalg.svdvals(a)", A(3, 2), second=False),
+        spec("np.linalg.qr(a)[0]", A(4, 3), second=False),
+        spec("r", A(4, 3), pre=("q, r = np.linalg.qr(a)",), second=False),
+        spec("q * r", A(3, 3), pre=("q, r = np.linalg.qr(a, mode='complete')",),
+             second=False),
+        spec("np.linalg.qr(a, mode='r')", A(5, 2), second=False),
+        spec("np.linalg.lstsq(a, b)[0]", A(5, 3), A(5), second=False),
+        spec("np.linalg.lstsq(a, b)[0]", A(5, 3), A(5, 2), name="np.linalg.lstsq matrix",
+             second=False),
+        spec("r * 2.0 + x[0]", A(5, 3), A(5), pre=("x, r, k, sv = np.linalg.lstsq(a, b)",),
+             second=False),
+        spec("sv", A(5, 3), A(5), pre=("x, r, k, sv = np.linalg.lstsq(a, b)",),
+             name="np.linalg.lstsq singular values", second=False),
+        spec("np.linalg.lstsq(np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]]), a)[0]", A(2),
+             second=False),
+        spec("np.linalg.pinv(a)", A(4, 3)),
+        spec("np.linalg.pinv(a)", A(3, 3, dom="mat"), name="np.linalg.pinv square"),
+        spec("np.linalg.pinv(a)", A(2, 3, 4), name="np.linalg.pinv stack"),
     ]
 )
 
@@ -805,7 +882,7 @@ def test_conventions_at_ties_and_kinks(func, args, expected):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("func", [
     rw.sum_where, rw.concatenate_dtype, rw.pad_mean, rw.pad_active_constant,
-    rw.average_returned, rw.einsum_interleaved, rw.linspace_retstep, rw.cross_axis,
+    rw.average_returned, rw.einsum_interleaved, rw.linspace_retstep,
 ], ids=lambda f: f.__name__)
 def test_unsupported_calls_are_refused(func, mode):
     with pytest.raises(SourceDiffError):

@@ -122,7 +122,7 @@ class Classifier:
         return Op("unknown", label=type(value).__name__)
 
     def rule_op(self, func, args, keywords, label):
-        if func is None or id(func) in rules.NONDIFFERENTIABLE:
+        if func is None or rules.is_nondifferentiable(func):
             return Op("nondiff")
         rule = rules.lookup(func)
         if rule is None:
@@ -157,7 +157,7 @@ class Classifier:
             args = dict(enumerate(value.args))
             args.update({kw.arg: kw.value for kw in value.keywords})
             return Op("derivative", args, func=obj, label=label)
-        if id(obj) in rules.NONDIFFERENTIABLE:
+        if rules.is_nondifferentiable(obj):
             return Op("nondiff")
         rule = rules.lookup(obj)
         if rule is not None:

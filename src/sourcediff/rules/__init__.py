@@ -8,6 +8,7 @@ from . import builtin, generated, numpy  # noqa: F401  (the table modules regist
 from .registry import (  # noqa: F401
     NONDIFFERENTIABLE,
     Rule,
+    is_nondifferentiable,
     lookup,
     lookup_method,
     register_user_adjoint,

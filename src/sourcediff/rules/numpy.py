@@ -21,10 +21,20 @@ Subgradient conventions (also in the runtime section):
   (symmetrize it yourself if you treat the argument as symmetric).
 """
 
+import builtins
+
 import numpy as np
 
 from .. import runtime
-from .registry import METHODS, Rule, _signature, elementwise, method, nondifferentiable
+from .registry import (
+    METHODS,
+    Rule,
+    _signature,
+    elementwise,
+    method,
+    nondifferentiable,
+    nondifferentiable_methods,
+)
 from .registry import rule as _rule
 
 
@@ -87,6 +97,9 @@ elementwise(np.float64, "x", x="1")
 elementwise(np.float32, "x", x="1")
 elementwise(np.conjugate, "x", x="1")
 elementwise(np.real, "val", val="1")
+rule(np.real_if_close, "a, tol=100",   # of real input: the input itself
+     adjoint={"a": "d[y]"},
+     tangent={"a": "d[a]"})
 elementwise(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None",
             x="np.isfinite(x)")
 rule(np.clip, "a, a_min=None, a_max=None, out=None, min=None, max=None", elementwise=True,
@@ -273,6 +286,10 @@ rule(np.hstack, "tup",
 rule(np.vstack, "tup",
      adjoint={"tup": "_sd.stacked_back(d[y], tup, 'v')"},
      tangent={"tup": "np.vstack(d[tup])"})
+for _row_stack in _available("row_stack"):   # deprecated in NumPy 2.0
+    rule(_row_stack, "tup",
+         adjoint={"tup": "_sd.stacked_back(d[y], tup, 'v')"},
+         tangent={"tup": "np.vstack(d[tup])"})
 rule(np.dstack, "tup",
      adjoint={"tup": "_sd.stacked_back(d[y], tup, 'd')"},
      tangent={"tup": "np.dstack(d[tup])"})
@@ -324,6 +341,47 @@ rule(np.take_along_axis, "arr, indices, axis=-1",
 rule(np.sort, "a, axis=-1, kind=None, order=None, stable=None",
      adjoint={"a": "_sd.sort_back(d[y], a, axis)"},
      tangent={"a": "_sd.sort_tangent(d[a], a, axis)"})
+rule(np.partition, "a, kth, axis=-1, kind='introselect', order=None",
+     adjoint={"a": "_sd.partition_back(d[y], a, y, axis)"},
+     tangent={"a": "_sd.partition_tangent(d[a], a, y, axis)"})
+# builtin sorted() of a list (tuple, 1-d array) of numbers; a key= is refused when it runs
+rule(builtins.sorted, "xs, key=None, reverse=False", name="sorted",
+     adjoint={"xs": "_sd.sorted_back(d[y], xs, key, reverse)"},
+     tangent={"xs": "_sd.sorted_tangent(d[xs], xs, key, reverse)"})
+
+# ---- inserting and deleting elements ------------------------------------------------------------
+rule(np.append, "arr, values, axis=None",
+     adjoint={"arr": "_sd.append_back(d[y], arr, values, axis, 0)",
+              "values": "_sd.append_back(d[y], arr, values, axis, 1)"},
+     tangent={"arr": "_sd.np_append_tangent(d[arr], arr, values, axis, 0)",
+              "values": "_sd.np_append_tangent(d[values], arr, values, axis, 1)"})
+rule(np.delete, "arr, obj, axis=None",
+     adjoint={"arr": "_sd.delete_back(d[y], arr, obj, axis)"},
+     tangent={"arr": "np.delete(np.broadcast_to(d[arr], np.shape(arr)), obj, axis)"})
+rule(np.insert, "arr, obj, values, axis=None",
+     adjoint={"arr": "_sd.insert_back(d[y], arr, obj, values, axis, 0)",
+              "values": "_sd.insert_back(d[y], arr, obj, values, axis, 1)"},
+     tangent={"arr": "_sd.insert_tangent(d[arr], arr, obj, values, axis, 0)",
+              "values": "_sd.insert_tangent(d[values], arr, obj, values, axis, 1)"})
+
+# ---- differences and interpolation --------------------------------------------------------------
+# np.gradient is linear in f; its spacing (s0.. are its positional varargs) has no rule
+rule(np.gradient, "f, s0=None, s1=None, s2=None, s3=None, axis=None, edge_order=1",
+     adjoint={"f": "_sd.np_gradient_back(d[y], f, s0, s1, s2, s3, axis, edge_order)"},
+     tangent={"f": "_sd.np_gradient_apply(d[f], f, s0, s1, s2, s3, axis, edge_order)"},
+     unsupported=("s0", "s1", "s2", "s3"))
+# np.interp: with respect to x (the segment's slope; 0 outside [xp[0], xp[-1]) and at the last
+# knot; at an inner knot the segment to its right), fp, left and right; not the knots xp
+rule(np.interp, "x, xp, fp, left=None, right=None, period=None",
+     adjoint={"x": "d[y] * _sd.interp_slope(x, xp, fp, period)",
+              "fp": "_sd.interp_fp_back(d[y], x, xp, fp, left, right, period)",
+              "left": "np.sum(d[y] * _sd.interp_outside(x, xp, 'left', left, period))",
+              "right": "np.sum(d[y] * _sd.interp_outside(x, xp, 'right', right, period))"},
+     tangent={"x": "d[x] * _sd.interp_slope(x, xp, fp, period)",
+              "fp": "_sd.interp_fp_tangent(d[fp], x, xp, fp, left, right, period)",
+              "left": "d[left] * _sd.interp_outside(x, xp, 'left', left, period)",
+              "right": "d[right] * _sd.interp_outside(x, xp, 'right', right, period)"},
+     unsupported=("xp",))
 
 # ---- constructors -------------------------------------------------------------------------------
 rule(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None",
@@ -373,9 +431,12 @@ for _tensordot in _available("tensordot", "linalg.tensordot"):
 rule(np.kron, "a, b",
      adjoint={"a": "_sd.kron_back_a(d[y], a, b)", "b": "_sd.kron_back_b(d[y], a, b)"},
      tangent={"a": "np.kron(d[a], b)", "b": "np.kron(a, d[b])"})
-rule(np.cross, "a, b",
-     adjoint={"a": "_sd.cross_back_a(d[y], a, b)", "b": "_sd.cross_back_b(d[y], a, b)"},
-     tangent={"a": "np.cross(d[a], b)", "b": "np.cross(a, d[b])"})
+rule(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
+     adjoint={"a": "_sd.cross_back_a(d[y], a, b, axisa, axisb, axisc, axis)",
+              "b": "_sd.cross_back_b(d[y], a, b, axisa, axisb, axisc, axis)"},
+     tangent={"a": "np.cross(np.broadcast_to(d[a], np.shape(a)), b, axisa, axisb, axisc, axis)",
+              "b": "np.cross(a, np.broadcast_to(d[b], np.shape(b)), axisa, axisb, axisc, "
+                   "axis)"})
 rule(np.convolve, "a, v, mode='full'",
      adjoint={"a": "_sd.convolve_back_a(d[y], a, v, mode)",
               "v": "_sd.convolve_back_v(d[y], a, v, mode)"},
@@ -459,6 +520,55 @@ rule(np.linalg.cholesky, "a, upper=False",
                    "_sd.swap_if(_sd.dense(d[y], y), upper)) @ "
                    "np.linalg.inv(_sd.swap_if(y, upper))), upper)"},
      tangent={"a": "_sd.cholesky_tangent(d[a], y, upper)"})
+# eigh reads one triangle (UPLO): its gradient lives in that triangle. With eigenvalues w,
+# eigenvectors V and F[i, j] = 1 / (w[j] - w[i]) (distinct eigenvalues; 0 on the diagonal),
+# S = V (diag(d[w]) + F * (V^T d[V])) V^T and d[a] is the triangle's share of (S + S^T) / 2.
+# Written with NumPy operations over y (and eigvalsh over np.linalg.eigh): second derivatives
+# come from the rules themselves.
+_EIGH_W, _EIGH_V = "_sd.getitem(y, 0)", "_sd.getitem(y, 1)"
+_EIGH_S = ("{V} @ (np.expand_dims(_sd.dense(_sd.getitem(d[y], 0), {W}), -1) * _sd.eye_like({W}) "
+           "+ np.where(_sd.eye_mask({W}), 0.0, 1.0 / (np.expand_dims({W}, -2) - "
+           "np.expand_dims({W}, -1) + _sd.eye_mask({W}))) * (np.swapaxes({V}, -1, -2) @ "
+           "_sd.dense(_sd.getitem(d[y], 1), {V}))) @ np.swapaxes({V}, -1, -2)")
+_S = _EIGH_S.format(W=_EIGH_W, V=_EIGH_V)
+rule(np.linalg.eigh, "a, UPLO='L'",
+     adjoint={"a": f"_sd.sym_from_back(0.5 * ({_S} + np.swapaxes({_S}, -1, -2)), "
+                   "_sd.uplo_lower(UPLO))"},
+     tangent={"a": "_sd.eigh_tangent(d[a], a, y, _sd.uplo_lower(UPLO))"})
+_EIGVALSH_V = "_sd.getitem(np.linalg.eigh(_sd.sym_from(a, _sd.uplo_lower(UPLO))), 1)"
+rule(np.linalg.eigvalsh, "a, UPLO='L'",
+     adjoint={"a": f"_sd.sym_from_back(({_EIGVALSH_V} * np.expand_dims(_sd.dense(d[y], y), -2)) "
+                   f"@ np.swapaxes({_EIGVALSH_V}, -1, -2), _sd.uplo_lower(UPLO))"},
+     tangent={"a": "_sd.eigvalsh_tangent(d[a], a, _sd.uplo_lower(UPLO))"})
+# the singular values only (d[a] = U diag(d[s]) Vh); the U and Vh of the full result have no
+# rule (using them is refused). First derivatives only, like qr and lstsq.
+rule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
+     adjoint={"a": "_sd.svd_back(d[y], a, y, full_matrices, compute_uv, hermitian)"},
+     tangent={"a": "_sd.svd_tangent(d[a], a, y, full_matrices, compute_uv, hermitian)"})
+for _svdvals in _available("linalg.svdvals"):
+    rule(_svdvals, "x",
+         adjoint={"x": "_sd.svdvals_back(d[y], x)"},
+         tangent={"x": "_sd.svdvals_tangent(d[x], x)"})
+# (Q, R) with rows >= columns (mode 'reduced' or 'r'; 'complete' of a square matrix)
+rule(np.linalg.qr, "a, mode='reduced'",
+     adjoint={"a": "_sd.qr_back(d[y], a, y, mode)"},
+     tangent={"a": "_sd.qr_tangent(d[a], a, y, mode)"})
+# (x, residuals, rank, s): with respect to b always; to a for a full column rank matrix
+rule(np.linalg.lstsq, "a, b, rcond=None",
+     adjoint={"a": "_sd.lstsq_back(d[y], a, b, y, rcond, 'a')",
+              "b": "_sd.lstsq_back(d[y], a, b, y, rcond, 'b')"},
+     tangent={"a": "_sd.lstsq_tangent(d[a], a, b, y, rcond, 'a')",
+              "b": "_sd.lstsq_tangent(d[b], a, b, y, rcond, 'b')"})
+# the pseudo-inverse P of a matrix of constant rank (Golub and Pereyra):
+# dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P
+_G, _GT, _PT = "_sd.dense(d[y], y)", "np.swapaxes(_sd.dense(d[y], y), -1, -2)", \
+    "np.swapaxes(y, -1, -2)"
+_DAT = "np.swapaxes(np.broadcast_to(d[a], np.shape(a)), -1, -2)"
+rule(np.linalg.pinv, "a, rcond=None, hermitian=False, rtol=None",
+     adjoint={"a": f"-({_PT} @ {_G} @ {_PT}) + ({_GT} - a @ (y @ {_GT})) @ (y @ {_PT}) + "
+                   f"({_PT} @ y) @ ({_GT} - ({_GT} @ y) @ a)"},
+     tangent={"a": f"-(y @ d[a] @ y) + (y @ {_PT}) @ ({_DAT} - ({_DAT} @ a) @ y) + "
+                   f"({_DAT} - y @ (a @ {_DAT})) @ ({_PT} @ y)"})
 rule(np.linalg.matrix_power, "a, n",
      adjoint={"a": "_sd.matrix_power_back(d[y], a, n)"},
      tangent={"a": "_sd.matrix_power_tangent(d[a], a, n)"})
@@ -579,6 +689,10 @@ for _helper, _sig in (
         (runtime.take_back, "g, x, indices, axis=None, mode='raise'"),
         (runtime.take_along_back, "g, x, indices, axis=-1"),
         (runtime.sort_back, "g, x, axis=-1"),
+        (runtime.partition_back, "g, x, out, axis=-1"),
+        (runtime.append_back, "g, arr, values, axis=None, which=0"),
+        (runtime.delete_back, "g, arr, obj, axis=None"),
+        (runtime.insert_back, "g, arr, obj, values, axis=None, which=0"),
         (runtime.astype_back, "g, dtype"),
         (runtime.item_back, "g, x, i0=None, i1=None, i2=None, i3=None, i4=None, i5=None"),
         (runtime.fill_back, "g, out, fill"),
@@ -610,7 +724,8 @@ for _helper, _sig, _other in (
         (runtime.tensordot_back_a, "g, a, b, axes=2", "b"),
         (runtime.tensordot_back_b, "g, a, b, axes=2", "a"),
         (runtime.kron_back_a, "g, a, b", "b"), (runtime.kron_back_b, "g, a, b", "a"),
-        (runtime.cross_back_a, "g, a, b", "b"), (runtime.cross_back_b, "g, a, b", "a"),
+        (runtime.cross_back_a, "g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None", "b"),
+        (runtime.cross_back_b, "g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None", "a"),
         (runtime.convolve_back_a, "g, a, v, mode='full'", "v"),
         (runtime.convolve_back_v, "g, a, v, mode='full'", "a"),
         (runtime.correlate_back_a, "g, a, v, mode='valid'", "v"),
@@ -635,6 +750,50 @@ for _helper, _along, _sig, _call in (
          tangent={"g": f"_sd.{_helper.__name__}(d[g], x, out, {_call})",
                   "x": f"_sd.{_along}(g, x, out, d[x], 'x', {_call})",
                   "out": f"_sd.{_along}(g, x, out, d[out], 'y', {_call})"})
+# np.gradient's adjoint is linear in g (a list for several axes): its transpose is np.gradient
+rule(runtime.np_gradient_back, "g, f, s0=None, s1=None, s2=None, s3=None, axis=None, "
+     "edge_order=1",
+     adjoint={"g": "_sd.np_gradient_apply(d[y], f, s0, s1, s2, s3, axis, edge_order)"},
+     tangent={"g": "_sd.np_gradient_back(d[g], f, s0, s1, s2, s3, axis, edge_order)"})
+# np.interp: the slope is linear in fp and piecewise constant in x; the fp adjoint is linear in
+# g, and in x through the interpolation weights (its x-derivative is the slope's transpose)
+rule(runtime.interp_slope, "x, xp, fp, period=None",
+     adjoint={"fp": "_sd.interp_slope_back(d[y], x, xp, fp, period)"},
+     tangent={"fp": "_sd.interp_slope(x, xp, d[fp], period)"})
+rule(runtime.interp_fp_back, "g, x, xp, fp, left=None, right=None, period=None",
+     adjoint={"g": "_sd.interp_fp_tangent(d[y], x, xp, fp, left, right, period)",
+              "x": "g * _sd.interp_slope(x, xp, d[y], period)"},
+     tangent={"g": "_sd.interp_fp_back(d[g], x, xp, fp, left, right, period)",
+              "x": "_sd.interp_slope_back(g * d[x], x, xp, fp, period)"})
+# sorted(): a permutation and its inverse
+rule(runtime.sorted_back, "g, xs, key=None, reverse=False",
+     adjoint={"g": "_sd.sorted_tangent(d[y], xs, key, reverse)"},
+     tangent={"g": "_sd.sorted_back(d[g], xs, key, reverse)"})
+rule(runtime.sorted_tangent, "t, xs, key=None, reverse=False",
+     adjoint={"t": "_sd.sorted_back(d[y], xs, key, reverse)"},
+     tangent={"t": "_sd.sorted_tangent(d[t], xs, key, reverse)"})
+# eigh: reading one triangle and its transpose
+rule(runtime.sym_from, "a, lower=True",
+     adjoint={"a": "_sd.sym_from_back(d[y], lower)"},
+     tangent={"a": "_sd.sym_from(d[a], lower)"})
+rule(runtime.sym_from_back, "g, lower=True",
+     adjoint={"g": "_sd.sym_from(d[y], lower)"},
+     tangent={"g": "_sd.sym_from_back(d[g], lower)"})
+# first derivatives only: a second derivative through them is refused when it runs
+for _helper, _sig, _what in (
+        (runtime.svd_back, "g, a, out, full_matrices=True, compute_uv=True, hermitian=False",
+         "numpy.linalg.svd"),
+        (runtime.svdvals_back, "g, x", "numpy.linalg.svdvals"),
+        (runtime.qr_back, "g, a, out, mode='reduced'", "numpy.linalg.qr"),
+        (runtime.lstsq_back, "g, a, b, out, rcond=None, which='a'", "numpy.linalg.lstsq")):
+    _first = f"_sd.first_order_only({_what!r})"
+    _params = [p for p in _signature(_sig)[0] if p not in ("rcond", "which", "mode",
+                                                            "full_matrices", "compute_uv",
+                                                            "hermitian")]
+    rule(_helper, _sig, adjoint={p: _first for p in _params},
+         tangent={p: _first for p in _params})
+nondifferentiable(runtime.interp_outside, runtime.partition_perm, runtime.uplo_lower,
+                  runtime.eye_mask, runtime.eye_like, runtime.first_order_only)
 nondifferentiable(runtime.clip_da, runtime.clip_dlo, runtime.clip_dhi, runtime.transpose_axes,
                   runtime.method_axes, runtime.split_axis, runtime.rot90_axes, runtime.sort_perm,
                   runtime.dof)
@@ -652,5 +811,20 @@ nondifferentiable(
     np.array_equal, np.array_equiv, np.any, np.all, np.count_nonzero, np.floor_divide,
     np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift,
     np.gcd, np.lcm, np.result_type, np.can_cast, np.broadcast_shapes, np.iscomplexobj,
-    np.isrealobj, np.isscalar,
+    np.isrealobj, np.isscalar, np.angle,
 )
+
+# ---- random numbers: constants to the derivative ------------------------------------------------
+# Draws from a Generator or RandomState (`rng.normal(size=3)` with a module-level
+# `rng = np.random.default_rng(0)`, and np.random.randn / np.random.seed ..., which are methods
+# of NumPy's global RandomState) carry no derivative, not even with respect to their
+# parameters (for a reparameterized sample write `mu + sigma * rng.standard_normal()`). The
+# methods that return their input's own values rearranged (permutation, shuffle, choice) are
+# not draws: they have no rule, so using them on an active value is refused.
+_SHUFFLES = ("permutation", "permuted", "shuffle", "choice")
+nondifferentiable_methods(np.random.Generator, "numpy.random.Generator", exclude=_SHUFFLES)
+nondifferentiable_methods(np.random.RandomState, "numpy.random.RandomState", exclude=_SHUFFLES)
+_RANDOM = [(_name, _obj) for _name, _obj in sorted(vars(np.random).items())
+           if not _name.startswith("_") and _name != "test" and callable(_obj)
+           and not isinstance(getattr(_obj, "__self__", None), np.random.RandomState)]
+nondifferentiable(*[o for _, o in _RANDOM], names=[f"numpy.random.{n}" for n, _ in _RANDOM])

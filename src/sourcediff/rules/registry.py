@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -19,9 +20,11 @@ import gast
 from .. import nodes as N
 from ..errors import SourceDiffError
 
-RULES = {}        # id(func) -> Rule
+RULES = {}        # id(func) -> Rule; a bound method: ("bound", id(instance), name) -> Rule
 METHODS = {}      # ndarray method or attribute name -> Rule (receiver first)
 NONDIFFERENTIABLE = {}   # id(func) -> display name; outputs carry no derivative
+NONDIFFERENTIABLE_CLASSES = {}   # id(class) -> (class, display name, method names left out)
+UNAVAILABLE = {}  # display name -> modes: rules declared for a library that is not installed
 _KEEP = []        # keeps registered objects alive so their ids stay unique
 VERSION = [0]     # bumped by every registration after import, so compiled code can go stale
 
@@ -74,9 +77,32 @@ class Rule:
         return bound
 
 
+def _bound_self(func):
+    """The instance a bound method (`scipy.stats.norm.logpdf`, `rng.normal`) is bound to, or
+    None for anything else (functions, ufuncs, builtins bound to their module)."""
+    owner = getattr(func, "__self__", None)
+    if owner is None or isinstance(owner, (types.ModuleType, type)):
+        return None
+    if isinstance(func, (types.MethodType, types.BuiltinMethodType)) or \
+            type(func).__name__ == "method":
+        return owner
+    return None
+
+
+def _key(func):
+    """The registry key of `func`. A bound method is a new object at every attribute read
+    (`scipy.stats.norm.logpdf is scipy.stats.norm.logpdf` is False), so it is keyed by its
+    instance and its name; everything else by its identity."""
+    owner = _bound_self(func)
+    if owner is not None:
+        return ("bound", id(owner), func.__name__)
+    return id(func)
+
+
 def _register(func, rule):
-    _KEEP.append(func)
-    RULES[id(func)] = rule
+    owner = _bound_self(func)
+    _KEEP.append(func if owner is None else owner)
+    RULES[_key(func)] = rule
     VERSION[0] += 1
 
 
@@ -142,16 +168,52 @@ def method(name, func, attribute=False):
                          static=base.static)
 
 
-def nondifferentiable(*funcs):
-    """Functions whose outputs carry no derivative (integers, booleans, indices, constants)."""
-    for func in funcs:
-        _KEEP.append(func)
-        NONDIFFERENTIABLE[id(func)] = _display(func)
+def nondifferentiable(*funcs, names=None):
+    """Functions whose outputs carry no derivative (integers, booleans, indices, constants);
+    `names` optionally gives their display names, in order."""
+    for k, func in enumerate(funcs):
+        owner = _bound_self(func)
+        _KEEP.append(func if owner is None else owner)
+        NONDIFFERENTIABLE[_key(func)] = names[k] if names else _display(func)
     VERSION[0] += 1
 
 
+def nondifferentiable_methods(cls, name=None, exclude=()):
+    """Every method of `cls`, called on any instance (`rng.normal(...)` for a module-level
+    `rng = np.random.default_rng(0)`), is nondifferentiable, except those named in `exclude`."""
+    _KEEP.append(cls)
+    NONDIFFERENTIABLE_CLASSES[id(cls)] = (cls, name or _display(cls), frozenset(exclude))
+    VERSION[0] += 1
+
+
+def is_nondifferentiable(func):
+    """Whether `func` (a resolved callee) was declared nondifferentiable, itself or as a
+    method of a class declared with `nondifferentiable_methods`."""
+    if id(func) in NONDIFFERENTIABLE:
+        return True
+    owner = _bound_self(func)
+    if owner is None:
+        return False
+    if ("bound", id(owner), func.__name__) in NONDIFFERENTIABLE:
+        return True
+    for klass in type(owner).__mro__:
+        entry = NONDIFFERENTIABLE_CLASSES.get(id(klass))
+        if entry is not None:
+            return func.__name__ not in entry[2]
+    return False
+
+
 def lookup(func):
-    return RULES.get(id(func))
+    rule_ = RULES.get(id(func))
+    if rule_ is None and _bound_self(func) is not None:
+        rule_ = RULES.get(_key(func))
+    return rule_
+
+
+def unavailable(name, adjoint, tangent):
+    """Record a rule whose library is not installed, so the listing (`sourcediff rules`,
+    docs/rules.md) is the same with or without it."""
+    UNAVAILABLE[name] = [m for m, t in (("reverse", adjoint), ("forward", tangent)) if t]
 
 
 def lookup_method(name):
@@ -181,7 +243,7 @@ def _d_target(node):
 
 
 def _user_rule(func, params):
-    existing = RULES.get(id(func))
+    existing = lookup(func)
     if existing is not None and existing.user and existing.params == tuple(params[1:]):
         return existing
     rule_ = Rule(func, _display(func), tuple(params[1:]), {}, {}, {}, user=True)
@@ -253,4 +315,8 @@ def rule_listing():
                                                 ("forward", rule_.tangent)) if t]
     for name in NONDIFFERENTIABLE.values():
         rows[name] = ["nondifferentiable"]
+    for _, name, _exclude in NONDIFFERENTIABLE_CLASSES.values():
+        rows[f"{name}.*"] = ["nondifferentiable"]
+    for name, modes in UNAVAILABLE.items():
+        rows.setdefault(name, modes)
     return sorted(rows.items())

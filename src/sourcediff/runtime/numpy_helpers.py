@@ -913,6 +913,282 @@ def sort_tangent(dx, x, axis=-1):
     return np.take_along_axis(dx, perm, axis=axis)
 
 
+def _flat_or(x, axis):
+    """`x` as np.append / np.delete / np.insert read it: raveled when `axis` is None."""
+    x = np.asarray(x)
+    return x.ravel() if axis is None else x
+
+
+def append_back(g, arr, values, axis=None, which=0):
+    """The adjoint of `np.append(arr, values, axis)` for `arr` (which=0) or `values` (1)."""
+    if _no_flow(g):
+        return 0.0
+    n = _flat_or(arr, axis).shape[0 if axis is None else axis]
+    g = np.asarray(g)
+    ax = 0 if axis is None else axis
+    part = np.take(g, np.arange(n) if which == 0 else np.arange(n, g.shape[ax]), axis=ax)
+    target = arr if which == 0 else values
+    if axis is None:
+        return np.reshape(part, np.shape(target))
+    return unbroadcast(part, target)
+
+
+def np_append_tangent(d, arr, values, axis=None, which=0):
+    """The tangent term of `np.append(arr, values, axis)` for `arr` (which=0) or `values`."""
+    if which == 0:
+        return np.append(np.broadcast_to(d, np.shape(arr)),
+                         np.zeros(np.shape(values), dtype=_ftype(np.asarray(d))), axis=axis)
+    return np.append(np.zeros(np.shape(arr), dtype=_ftype(np.asarray(d))),
+                     np.broadcast_to(d, np.shape(values)), axis=axis)
+
+
+def delete_back(g, arr, obj, axis=None):
+    """The adjoint of `np.delete(arr, obj, axis)`: `g` at the kept positions, 0 elsewhere."""
+    if _no_flow(g):
+        return 0.0
+    flat = _flat_or(arr, axis)
+    ax = 0 if axis is None else axis
+    kept = np.delete(np.arange(flat.shape[ax]), obj)
+    out = np.zeros(flat.shape, dtype=_ftype(np.asarray(g)))
+    index = [slice(None)] * flat.ndim
+    index[ax] = kept
+    out[tuple(index)] = g
+    return out.reshape(np.shape(arr))
+
+
+def _insert_sources(arr, obj, values, axis):
+    """For each element of `np.insert(arr, obj, values, axis)`: the flat index of the element
+    of `arr` it is (-1 for inserted ones), and of the value it came from (-1 for arr's)."""
+    shape_a, shape_v = np.shape(arr), np.shape(values)
+    from_arr = np.insert(np.arange(int(np.prod(shape_a)), dtype=np.intp).reshape(shape_a), obj,
+                         -1, axis=axis)
+    from_values = np.insert(np.full(shape_a, -1, dtype=np.intp), obj,
+                            np.arange(int(np.prod(shape_v)), dtype=np.intp).reshape(shape_v),
+                            axis=axis)
+    return from_arr, from_values
+
+
+def insert_back(g, arr, obj, values, axis=None, which=0):
+    """The adjoint of `np.insert(arr, obj, values, axis)` for `arr` (which=0) or `values`
+    (1; a value broadcast to several places gets the sum)."""
+    if _no_flow(g):
+        return 0.0
+    sources = _insert_sources(arr, obj, values, axis)[which]
+    target = arr if which == 0 else values
+    g = np.broadcast_to(g, sources.shape)
+    taken = sources >= 0
+    out = np.zeros(int(np.prod(np.shape(target))), dtype=_ftype(g))
+    np.add.at(out, sources[taken], g[taken])
+    return out.reshape(np.shape(target)) if np.ndim(target) else _float(out[0])
+
+
+def insert_tangent(d, arr, obj, values, axis=None, which=0):
+    dtype = _ftype(np.asarray(d))
+    if which == 0:
+        return np.insert(np.broadcast_to(d, np.shape(arr)).astype(dtype), obj, 0.0, axis=axis)
+    return np.insert(np.zeros(np.shape(arr), dtype=dtype), obj,
+                     np.broadcast_to(d, np.shape(values)), axis=axis)
+
+
+def _gradient_axes(f, axis):
+    ndim = np.ndim(f)
+    if axis is None:
+        return list(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        return [int(axis) % ndim]
+    return [int(a) % ndim for a in axis]
+
+
+def _gradient_spacing(axes, spacing):
+    """np.gradient's varargs: one spacing for every axis, or one per axis."""
+    spacing = [s for s in spacing if s is not None]
+    if not spacing:
+        return [1.0] * len(axes)
+    if len(spacing) == 1 and np.ndim(spacing[0]) == 0:
+        return spacing * len(axes)
+    if len(spacing) != len(axes):
+        raise NoRule("np.gradient: give one spacing, or one per axis")
+    return spacing
+
+
+def _gradient_matrix(n, h, edge_order):
+    """The n x n matrix of np.gradient along one axis of length n with spacing h."""
+    return np.gradient(np.eye(n), h, axis=0, edge_order=edge_order)
+
+
+def np_gradient_back(g, f, s0=None, s1=None, s2=None, s3=None, axis=None, edge_order=1):
+    """The adjoint of `np.gradient(f, *spacing, axis=axis, edge_order=edge_order)` with
+    respect to `f` (linear in f: the transpose of the difference matrix of each axis). `g` is
+    one array for one axis, a sequence of them (zeros allowed) for several."""
+    axes = _gradient_axes(f, axis)
+    parts = [g] if len(axes) == 1 and not isinstance(g, (list, tuple)) else g
+    if _no_flow(parts):
+        return 0.0
+    spacing = _gradient_spacing(axes, (s0, s1, s2, s3))
+    out = np.zeros(np.shape(f), dtype=_ftype(np.asarray(f)))
+    for ax, h, gi in zip(axes, spacing, parts, strict=True):
+        if _no_flow(gi):
+            continue
+        m = _gradient_matrix(np.shape(f)[ax], h, edge_order)
+        gi = np.moveaxis(np.broadcast_to(gi, np.shape(f)), ax, 0)
+        out += np.moveaxis(np.tensordot(m.T, gi, axes=(1, 0)), 0, ax)
+    return out
+
+
+def np_gradient_apply(d, f, s0=None, s1=None, s2=None, s3=None, axis=None, edge_order=1):
+    """`np.gradient` of `d` (shaped like f; a zero allowed), with the spacing of the call."""
+    axes = _gradient_axes(f, axis)
+    spacing = _gradient_spacing(axes, (s0, s1, s2, s3))
+    d = np.broadcast_to(d, np.shape(f)).astype(_ftype(np.asarray(d), np.asarray(f)))
+    parts = [np.gradient(d, h, axis=ax, edge_order=edge_order)
+             for ax, h in zip(axes, spacing, strict=True)]
+    return parts[0] if len(axes) == 1 else tuple(parts)
+
+
+def _interp_segments(x, xp, period):
+    if period is not None:
+        raise NoRule("np.interp with period= has no derivative rule")
+    xp = np.asarray(xp)
+    x = np.asarray(x)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    inside = (x >= xp[0]) & (x < xp[-1])
+    return i, inside
+
+
+def interp_slope(x, xp, fp, period=None):
+    """d np.interp(x, xp, fp) / dx: the slope of the segment xp[i] <= x < xp[i+1], 0 outside
+    [xp[0], xp[-1]) (at a knot the segment to its right; linear in fp)."""
+    i, inside = _interp_segments(x, xp, period)
+    xp, fp = np.asarray(xp), np.asarray(fp)
+    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
+    out = np.where(inside, slope, 0.0)
+    return out if np.ndim(out) else out[()]
+
+
+def interp_slope_back(h, x, xp, fp, period=None):
+    """The transpose of `interp_slope(x, xp, fp)` in fp: each h goes to its segment's ends
+    with the signs -1 / +1, divided by the segment's length."""
+    i, inside = _interp_segments(x, xp, period)
+    xp = np.asarray(xp, dtype=float)
+    out = np.zeros(np.shape(fp), dtype=_ftype(np.asarray(h)))
+    if _no_flow(h):
+        return out
+    w = np.where(inside, np.broadcast_to(h, np.shape(i)) / (xp[i + 1] - xp[i]), 0.0)
+    np.add.at(out, np.ravel(i), -np.ravel(w))
+    np.add.at(out, np.ravel(i) + 1, np.ravel(w))
+    return out
+
+
+def _interp_weights(x, xp, left, right, period):
+    """(i, w_i, w_i+1): y = w_i fp[i] + w_i+1 fp[i+1] for the fp part of np.interp."""
+    i, inside = _interp_segments(x, xp, period)
+    xp = np.asarray(xp, dtype=float)
+    x = np.asarray(x, dtype=float)
+    t = np.where(inside, (x - xp[i]) / (xp[i + 1] - xp[i]), 0.0)
+    lo, hi = x < xp[0], x >= xp[-1]
+    w0 = np.where(inside, 1.0 - t, 0.0)
+    w1 = np.where(inside, t, 0.0)
+    w0 = np.where(lo & (left is None), 1.0, w0)              # fp[0] extends to the left
+    w1 = np.where(hi & ((right is None) | (x == xp[-1])), 1.0, w1)  # and fp[-1] to the right
+    i = np.where(lo, 0, np.where(hi, len(xp) - 2, i))
+    return i, w0, w1
+
+
+def interp_fp_back(g, x, xp, fp, left=None, right=None, period=None):
+    """The adjoint of np.interp(x, xp, fp, left, right) with respect to fp (linear in g)."""
+    if _no_flow(g):
+        return 0.0
+    i, w0, w1 = _interp_weights(x, xp, left, right, period)
+    g = np.broadcast_to(g, np.shape(x))
+    out = np.zeros(np.shape(fp), dtype=_ftype(np.asarray(g)))
+    np.add.at(out, np.ravel(i), np.ravel(g * w0))
+    np.add.at(out, np.ravel(i) + 1, np.ravel(g * w1))
+    return out
+
+
+def interp_fp_tangent(dfp, x, xp, fp, left=None, right=None, period=None):
+    i, w0, w1 = _interp_weights(x, xp, left, right, period)
+    dfp = np.broadcast_to(dfp, np.shape(fp))
+    out = w0 * dfp[i] + w1 * dfp[i + 1]
+    return out if np.ndim(out) else out[()]
+
+
+def interp_outside(x, xp, side, value, period=None):
+    """Where np.interp returns `left` (side 'left': x < xp[0]) or `right` (x > xp[-1]), as
+    floats; zero everywhere when that bound is not given."""
+    if period is not None:
+        raise NoRule("np.interp with period= has no derivative rule")
+    x, xp = np.asarray(x), np.asarray(xp)
+    mask = x < xp[0] if side == "left" else x > xp[-1]
+    out = mask.astype(float) if value is not None else np.zeros(np.shape(x))
+    return out if np.ndim(out) else out[()]
+
+
+def partition_perm(x, out, axis=-1):
+    """The permutation `np.partition` applied: out == take_along_axis(x, perm, axis) (found by
+    matching the sorted orders of x and out; ties follow the stable order)."""
+    if axis is None:
+        x, out, axis = np.ravel(x), np.ravel(out), 0
+    sx = np.argsort(x, axis=axis, kind="stable")
+    so = np.argsort(out, axis=axis, kind="stable")
+    perm = np.empty_like(sx)
+    np.put_along_axis(perm, so, sx, axis=axis)
+    return perm
+
+
+def partition_back(g, x, out, axis=-1):
+    """The adjoint of np.partition: `g` sent back through the permutation it applied."""
+    if _no_flow(g):
+        return 0.0
+    perm = partition_perm(x, out, axis)
+    result = np.zeros(np.size(x) if axis is None else np.shape(x), dtype=_ftype(np.asarray(g)))
+    np.put_along_axis(result, perm, np.broadcast_to(g, perm.shape), axis=0 if axis is None
+                      else axis)
+    return result.reshape(np.shape(x))
+
+
+def partition_tangent(dx, x, out, axis=-1):
+    perm = partition_perm(x, out, axis)
+    dx = np.broadcast_to(dx, np.shape(x))
+    if axis is None:
+        return np.ravel(dx)[perm]
+    return np.take_along_axis(dx, perm, axis=axis)
+
+
+def _sorted_order(xs, key, reverse):
+    if key is not None:
+        raise NoRule("sorted(..., key=...) has no derivative rule: sort the values themselves "
+                     "(sorted(xs) or np.sort), or sort indices with np.argsort and index")
+    values = [float(np.asarray(v)) for v in xs]
+    order = sorted(range(len(values)), key=values.__getitem__, reverse=bool(reverse))
+    return order
+
+
+def _like_sequence(parts, xs):
+    if isinstance(xs, np.ndarray):
+        return np.array(parts, dtype=_ftype(xs))
+    return tuple(parts) if isinstance(xs, tuple) else list(parts)
+
+
+def sorted_back(g, xs, key=None, reverse=False):
+    """The adjoint of the builtin `sorted(xs, reverse=...)`: element k of the sorted list
+    goes back to the position it came from (Python's sort is stable)."""
+    order = _sorted_order(xs, key, reverse)
+    if _no_flow(g):
+        return 0.0
+    out = [0.0] * len(order)
+    for k, i in enumerate(order):
+        out[i] = g[k]
+    return _like_sequence(out, xs)
+
+
+def sorted_tangent(t, xs, key=None, reverse=False):
+    order = _sorted_order(xs, key, reverse)
+    if _no_flow(t):
+        return [0.0] * len(order)
+    return [t[i] for i in order]
+
+
 def _selected(condlist):
     """For each condition of np.select, where it is the first true one."""
     taken = None
@@ -1082,11 +1358,21 @@ def kron_back(g, a, b, which):
     return np.einsum(f"{gi},{ia}->{ib}", g, a.reshape(sa)).reshape(b.shape)
 
 
-def cross_back(g, a, b, which):
-    """The adjoint of np.cross(a, b) (vectors along the last axis) for `which` in a, b."""
+def cross_back(g, a, b, which, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The adjoint of np.cross(a, b, axisa, axisb, axisc, axis) for `which` in a, b."""
     if _no_flow(g):
         return 0.0
-    a, b = np.asarray(a), np.asarray(b)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(np.asarray(a), axisa, -1), np.moveaxis(np.asarray(b), axisb, -1)
+    if a.shape[-1] == 3 and b.shape[-1] == 3:
+        g = np.moveaxis(np.asarray(g), axisc, -1)
+    r = _cross_back_last(g, a, b, which)
+    return np.moveaxis(r, -1, axisa if which == "a" else axisb)
+
+
+def _cross_back_last(g, a, b, which):
+    """cross_back for vectors along the last axis of a, b (and of g, for 3-vectors)."""
     if a.shape[-1] == 3 and b.shape[-1] == 3:
         r = np.cross(b, g) if which == "a" else np.cross(g, a)
     else:   # 2-vectors: y = a0 b1 - a1 b0 (a scalar per pair)
@@ -1107,12 +1393,12 @@ def kron_back_b(g, a, b):
     return kron_back(g, a, b, "b")
 
 
-def cross_back_a(g, a, b):
-    return cross_back(g, a, b, "a")
+def cross_back_a(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return cross_back(g, a, b, "a", axisa, axisb, axisc, axis)
 
 
-def cross_back_b(g, a, b):
-    return cross_back(g, a, b, "b")
+def cross_back_b(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return cross_back(g, a, b, "b", axisa, axisb, axisc, axis)
 
 
 def _full_conv_back(g, a, v, which):
@@ -1272,6 +1558,266 @@ def cholesky_tangent(da, y, upper=False):
     sym = np.tril(da) + _swap(np.tril(da, -1))
     linv = np.linalg.inv(lower)
     return lower @ _phi(linv @ sym @ _swap(linv))
+
+
+# ---- eigh, eigvalsh, svd, qr, lstsq (rules/numpy.py) --------------------------------------------
+def uplo_lower(uplo):
+    """Whether np.linalg.eigh(a, UPLO) reads the lower triangle."""
+    if str(uplo).upper() not in ("L", "U"):
+        raise NoRule(f"np.linalg.eigh: UPLO must be 'L' or 'U', not {uplo!r}")
+    return str(uplo).upper() == "L"
+
+
+def sym_from(a, lower=True):
+    """The symmetric matrix a function reading one triangle of `a` sees: tril(a) mirrored
+    (lower) or triu(a) mirrored (linear; 0.0 stays 0.0)."""
+    if _no_flow(a):
+        return 0.0
+    a = np.asarray(a)
+    tri = np.tril(a) if lower else np.triu(a)
+    return tri + _swap(np.tril(a, -1) if lower else np.triu(a, 1))
+
+
+def sym_from_back(g, lower=True):
+    """The transpose of `sym_from`: g's off-diagonal pairs summed into the triangle read."""
+    if _no_flow(g):
+        return 0.0
+    g = np.asarray(g)
+    both = g + _swap(g)
+    out = np.tril(both, -1) if lower else np.triu(both, 1)
+    idx = np.arange(g.shape[-1])
+    out[..., idx, idx] = g[..., idx, idx]
+    return out
+
+
+def eye_mask(w):
+    """The boolean identity matrix for the eigenvalues `w` (shape (..., n))."""
+    n = np.shape(w)[-1]
+    return np.eye(n, dtype=bool)
+
+
+def eye_like(w):
+    n = np.shape(w)[-1]
+    return np.eye(n, dtype=_ftype(np.asarray(w)))
+
+
+def _gap_inverse(w):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it."""
+    mask = eye_mask(w)
+    diff = w[..., None, :] - w[..., :, None]
+    return np.where(mask, 0.0, 1.0 / np.where(mask, 1.0, diff))
+
+
+def eigh_tangent_parts(dsym, w, v, vectors=True):
+    """(dw, dv) of the eigenvalues w and eigenvectors v of a symmetric matrix moving by dsym."""
+    p = _swap(v) @ dsym @ v
+    dw = np.diagonal(p, axis1=-2, axis2=-1).copy()
+    if not vectors:
+        return dw, None
+    return dw, v @ (_gap_inverse(w) * p)
+
+
+def eigh_tangent(da, a, y, lower=True):
+    """The tangent of np.linalg.eigh(a): (d eigenvalues, d eigenvectors)."""
+    dsym = sym_from(np.broadcast_to(da, np.shape(a)), lower)
+    dw, dv = eigh_tangent_parts(dsym, y[0], y[1])
+    return type(y)(dw, dv) if hasattr(y, "_fields") else (dw, dv)
+
+
+def eigvalsh_tangent(da, a, lower=True):
+    dsym = sym_from(np.broadcast_to(da, np.shape(a)), lower)
+    w, v = np.linalg.eigh(sym_from(a, lower))
+    return eigh_tangent_parts(dsym, w, v, vectors=False)[0]
+
+
+def first_order_only(name):
+    """Stands in for the rule of a helper whose own derivatives sourcediff lacks: raises (so a
+    second derivative through `name` is refused at the line that needs it)."""
+    raise NoRule(f"{name} has first derivatives only: sourcediff cannot differentiate its "
+                 "derivative again (hessian, hvp, jvp or grad of grad)")
+
+
+class NoTangent:
+    """The tangent of an output sourcediff has no forward-mode rule for (the U and Vh of
+    np.linalg.svd): harmless while unused; any use raises NoRule with `message`."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def _refuse(self, *args, **kwargs):
+        raise NoRule(self.message)
+
+    __array__ = __array_ufunc__ = __array_function__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = __rpow__ = _refuse
+    __neg__ = __pos__ = __abs__ = __getitem__ = __iter__ = __len__ = __float__ = _refuse
+
+
+def _is_zero_flow(g):
+    """A cotangent that is zero: 0.0, or an array of zeros."""
+    if _no_flow(g):
+        return True
+    return isinstance(g, (np.ndarray, np.generic)) and not np.any(g)
+
+
+_SVD_UV = ("np.linalg.svd: derivatives through U and Vh are not supported (only the singular "
+           "values S); use np.linalg.svd(a, compute_uv=False) or the S of the result")
+
+
+def _thin_svd(a):
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def svd_back(g, a, y, full_matrices=True, compute_uv=True, hermitian=False):
+    """The adjoint of np.linalg.svd (and svdvals) with respect to a: U diag(dS) Vh for the
+    singular values; U and Vh have no rule."""
+    if hermitian:
+        raise NoRule("np.linalg.svd(..., hermitian=True) has no derivative rule")
+    if compute_uv:
+        if _no_flow(g):
+            return 0.0
+        gu, gs, gv = g
+        if not (_is_zero_flow(gu) and _is_zero_flow(gv)):
+            raise NoRule(_SVD_UV)
+    else:
+        gs = g
+    if _no_flow(gs):
+        return 0.0
+    u, _, vh = _thin_svd(a)
+    gs = np.broadcast_to(gs, u.shape[:-2] + (u.shape[-1],))
+    return (u * gs[..., None, :]) @ vh
+
+
+def svd_tangent(da, a, y, full_matrices=True, compute_uv=True, hermitian=False):
+    if hermitian:
+        raise NoRule("np.linalg.svd(..., hermitian=True) has no derivative rule")
+    u, _, vh = _thin_svd(a)
+    da = np.broadcast_to(da, np.shape(a))
+    ds = np.einsum("...ji,...jk,...ik->...i", u, da, vh)
+    if not compute_uv:
+        return ds
+    return type(y)(NoTangent(_SVD_UV), ds, NoTangent(_SVD_UV))
+
+
+def svdvals_back(g, x):
+    return svd_back(g, x, None, False, False)
+
+
+def svdvals_tangent(dx, x):
+    return svd_tangent(dx, x, None, False, False)
+
+
+def _qr_parts(a, y, mode):
+    """(Q, R) of np.linalg.qr(a, mode) for the modes with a derivative rule."""
+    a = np.asarray(a)
+    m, n = a.shape[-2:]
+    if mode not in ("reduced", "complete", "r") or m < n or (mode == "complete" and m != n):
+        raise NoRule(f"np.linalg.qr(..., mode={mode!r}) of a {m}x{n} matrix has no derivative "
+                     "rule (supported: mode 'reduced' or 'r' with rows >= columns, 'complete' "
+                     "of a square matrix)")
+    if mode == "r":
+        return np.linalg.qr(a)
+    return y[0], y[1]
+
+
+def qr_back(g, a, y, mode="reduced"):
+    """The adjoint of np.linalg.qr (rows >= columns): with M = R dR^T - dQ^T Q,
+    d[a] = (dQ + Q copyltu(M)) R^-T, copyltu(M) = tril(M) + tril(M, -1)^T."""
+    q, r = _qr_parts(a, y, mode)
+    if _no_flow(g):
+        return 0.0
+    gq, gr = (0.0, g) if mode == "r" else g
+    gq = _dense(gq, q)
+    gr = _dense(gr, r)
+    m = r @ _swap(gr) - _swap(gq) @ q
+    copyltu = np.tril(m) + _swap(np.tril(m, -1))
+    return _swap(np.linalg.solve(r, _swap(gq + q @ copyltu)))
+
+
+def qr_tangent(da, a, y, mode="reduced"):
+    q, r = _qr_parts(a, y, mode)
+    da = np.broadcast_to(da, np.shape(a))
+    rinv = np.linalg.inv(r)
+    x = _swap(q) @ da @ rinv
+    low = np.tril(x, -1)
+    omega = low - _swap(low)
+    dr = (x - omega) @ r
+    if mode == "r":
+        return dr
+    dq = da @ rinv - q @ (x - omega)
+    return type(y)(dq, dr) if hasattr(y, "_fields") else (dq, dr)
+
+
+class SumTuple(tuple):
+    """A tuple-valued tangent that forward mode may add to another (one term per argument):
+    `+` adds elementwise instead of joining."""
+
+    def __add__(self, other):
+        if isinstance(other, _float) and other == 0.0:
+            return self
+        return SumTuple(a + b for a, b in zip(self, other, strict=True))
+
+    __radd__ = __add__
+
+
+def _lstsq_parts(a, b, y, need_a):
+    a = np.asarray(a, dtype=_ftype(np.asarray(a)))
+    m, n = a.shape
+    x, res, rank = y[0], y[1], y[2]
+    if need_a and (rank < n or m < n):
+        raise NoRule(f"np.linalg.lstsq: the derivative with respect to a needs a full column "
+                     f"rank matrix (rows >= columns), but a is {m}x{n} of rank {rank}")
+    return a, np.asarray(x), res
+
+
+def _lstsq_cols(v, b):
+    return v[:, None] if np.ndim(b) == 1 else v
+
+
+def lstsq_back(g, a, b, y, rcond=None, which="a"):
+    """The adjoint of np.linalg.lstsq(a, b) = (x, residuals, rank, s) with respect to a or
+    b: x = pinv(a) b; residuals = |a x - b|^2 per column; s the singular values of a."""
+    if _no_flow(g):
+        return 0.0
+    a, x, res = _lstsq_parts(a, b, y, which == "a")
+    gx, gres, _, gs = g
+    xc, bc = _lstsq_cols(x, b), _lstsq_cols(np.asarray(b, dtype=a.dtype), b)
+    r = a @ xc - bc
+    out = np.zeros(a.shape if which == "a" else bc.shape, dtype=_ftype(a, np.asarray(b)))
+    if not _no_flow(gx):
+        gxc = _lstsq_cols(np.broadcast_to(gx, np.shape(x)), b)
+        if which == "a":
+            z = np.linalg.solve(_swap(a) @ a, gxc)
+            out -= r @ _swap(z) + (a @ z) @ _swap(xc)
+        else:
+            out += _swap(np.linalg.pinv(a)) @ gxc
+    if not _no_flow(gres) and np.size(res):
+        gres = np.broadcast_to(gres, np.shape(res))
+        out += 2.0 * (r * gres) @ _swap(xc) if which == "a" else -2.0 * r * gres
+    if which == "a" and not _no_flow(gs):
+        u, _, vh = _thin_svd(a)
+        out += (u * np.broadcast_to(gs, (u.shape[-1],))) @ vh
+    return out if which == "a" or np.ndim(b) == 2 else out[:, 0]
+
+
+def lstsq_tangent(d, a, b, y, rcond=None, which="a"):
+    a_, x, res = _lstsq_parts(a, b, y, which == "a")
+    xc, bc = _lstsq_cols(x, b), _lstsq_cols(np.asarray(b, dtype=a_.dtype), b)
+    r = a_ @ xc - bc
+    if which == "a":
+        da = np.broadcast_to(d, a_.shape)
+        dxc = np.linalg.solve(_swap(a_) @ a_, -_swap(da) @ r - _swap(a_) @ (da @ xc))
+        dres = 2.0 * np.sum(r * (da @ xc), axis=0)
+        u, _, vh = _thin_svd(a_)
+        ds = np.einsum("ji,jk,ik->i", u, da, vh)
+    else:
+        dbc = _lstsq_cols(np.broadcast_to(d, np.shape(b)), b)
+        dxc = np.linalg.pinv(a_) @ dbc
+        dres = -2.0 * np.sum(r * dbc, axis=0)
+        ds = np.zeros(np.shape(y[3]), dtype=a_.dtype)
+    dx = dxc[:, 0] if np.ndim(b) == 1 else dxc
+    dres = dres if np.size(res) else np.zeros(np.shape(res), dtype=a_.dtype)
+    return SumTuple((dx, np.reshape(dres, np.shape(res)), 0.0, ds))
 
 
 def matrix_power_back(g, a, n):
