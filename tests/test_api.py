@@ -583,13 +583,17 @@ def test_traceback_from_primal_part_shows_generated_line():
 
 
 def test_traceback_from_adjoint_part_shows_generated_line():
-    """sqrt at 0: the value is fine, the derivative 0.5 / sqrt(x) divides by zero."""
+    """sqrt at 0: the value is fine, the derivative 0.5 / sqrt(x) divides by zero. That is a
+    DomainError at the user's line, caused by the ZeroDivisionError of the generated line."""
     df = sourcediff.grad(api_funcs.root)
     assert_close(df(4.0), 0.75)
-    with pytest.raises(ZeroDivisionError) as info:
+    with pytest.raises(sourcediff.DomainError) as info:
         df(0.0)
-    formatted = "".join(traceback.format_exception(info.value))
-    frames = [fr for fr in traceback.extract_tb(info.value.__traceback__)
+    assert info.value.filename == api_funcs.__file__ and "math.sqrt" in info.value.line
+    cause = info.value.__cause__
+    assert isinstance(cause, ZeroDivisionError)
+    formatted = "".join(traceback.format_exception(cause))
+    frames = [fr for fr in traceback.extract_tb(cause.__traceback__)
               if fr.filename.startswith("<sourcediff")]
     assert frames, formatted
     assert frames[-1].line and frames[-1].line in df.source

@@ -193,30 +193,25 @@ async def refuse_async(x):
 
 
 # ---- the aliasing policy ------------------------------------------------------------------------
-def refuse_alias(x):
-    y = x
-    y[0] = 1.0
-    return np.sum(x)
+TABLE = np.linspace(0.0, 1.0, 3)
 
 
-def refuse_view_write(x):
-    m = np.stack([x, x])
-    row = m[0]
-    row[1] = 0.0
-    return np.sum(m)
+def refuse_module_array_write(x):
+    t = TABLE
+    t[0] = x[0]
+    return np.sum(t * x)
 
 
-def refuse_stale_view(x):
+def refuse_list_pop(x):
+    stack = [x, 2.0 * x]
+    last = stack.pop()
+    return np.sum(last * stack[0])
+
+
+def refuse_shuffle(x):
     y = x.copy()
-    part = y[0:2]
-    y[0] = 5.0
-    return np.sum(part)
-
-
-def refuse_augmented_alias(x):
-    z = x
-    z += 1.0
-    return np.sum(x)
+    np.random.shuffle(y)
+    return np.sum(y * x)
 
 
 # ---- calls --------------------------------------------------------------------------------------

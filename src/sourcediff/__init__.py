@@ -17,6 +17,7 @@ from .api import (
     vjp,
 )
 from .errors import (
+    DomainError,
     MissingRuleError,
     NonScalarOutputError,
     NoSourceError,
@@ -29,7 +30,7 @@ from .runtime import stop_gradient
 __version__ = "0.1.0"
 
 __all__ = [
-    "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
+    "DomainError", "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
     "adjoint", "check_grads", "nondifferentiable", "tangent",
     "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
     "stop_gradient", "value_and_grad", "vjp",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import linecache
+import re
 import threading
 import types
 import weakref
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import codegen, runtime
 from .errors import (
+    DomainError,
     MissingRuleError,
     NonScalarOutputError,
     SourceDiffError,
@@ -137,9 +139,32 @@ class Derivative:
                 exc.args[0], filename=origin and origin[0], lineno=origin and origin[1],
                 line=origin and linecache.getline(*origin),
                 hint="rewrite this line as the message says") from None
+        except (ZeroDivisionError, OverflowError) as exc:
+            if self._primal_raises(args, type(exc)):
+                _annotate(exc, spec)
+                raise
+            origin = _origin(exc, spec)
+            _annotate(exc, spec)
+            raise DomainError(
+                f"the derivative is not finite at this input ({exc} in the derivative of this "
+                "line)", filename=origin and origin[0], lineno=origin and origin[1],
+                line=origin and linecache.getline(*origin),
+                hint="evaluate the derivative away from this point (e.g. sqrt, log, or a "
+                     "power below 1 at 0), or pass NumPy floats (np.float64) to get inf or "
+                     "nan instead") from exc
         except Exception as exc:
             _annotate(exc, spec)
             raise
+
+    def _primal_raises(self, args, kind):
+        """Whether the function itself raises `kind` on these arguments (then so may we)."""
+        try:
+            self.func(*runtime.copy_value(list(args[:len(self.params)])))
+        except kind:
+            return True
+        except Exception:   # noqa: BLE001  (any other failure: not ours to explain)
+            return False
+        return False
 
     def _specialize(self, args):
         """Compile (or find) the version for these argument kinds; validate `wrt` once."""
@@ -310,12 +335,49 @@ def func_args(d):
 def build(d, param_kinds):
     """Generate and compile the derivative `d` describes for the given argument kinds."""
     func = d.func
+    inner = None
     if isinstance(func, Derivative):
         key = tuple(param_kinds.get(p) for p in func.params)
-        spec = func.specs.get(key)
-        if spec is None or spec.stale():
-            spec = func._compile(key)
-        func = spec.fn
+        inner = func.specs.get(key)
+        if inner is None or inner.stale():
+            inner = func._compile(key)
+        func = inner.fn
+    try:
+        return _generate(d, func, param_kinds)
+    except SourceDiffError as exc:
+        if inner is None or not str(exc.filename or "").startswith("<sourcediff"):
+            raise
+        raise _in_user_terms(d, exc, inner) from None
+
+
+def _in_user_terms(d, exc, inner):
+    """An error about generated derivative code (differentiated again for a higher order),
+    restated at the user's line and in terms of the user's functions."""
+    origin = inner.unit.user_line(exc.lineno)
+    reason = exc.reason
+    for helper, public in _helper_owners().items():
+        if f"_sd.{helper}" in reason:
+            reason = (f"this higher-order derivative needs the second derivative of {public}, "
+                      f"which sourcediff does not have (no rule for its helper _sd.{helper})")
+            break
+    hint = ("compute this derivative with a first-order transform only, or register rules "
+            "for the helper with @sourcediff.adjoint/@sourcediff.tangent")
+    return type(exc)(reason, filename=origin and origin[0], lineno=origin and origin[1],
+                     line=origin and linecache.getline(*origin), hint=hint)
+
+
+def _helper_owners():
+    """{runtime helper name: the public function whose rule calls it}."""
+    out = {}
+    for rule_ in registry.RULES.values():
+        for template in list(rule_.adjoint.values()) + list(rule_.tangent.values()):
+            for helper in re.findall(r"_sd\.(\w+)\(", template):
+                if not rule_.name.startswith("sourcediff."):
+                    out.setdefault(helper, rule_.name)
+    return out
+
+
+def _generate(d, func, param_kinds):
     fname = f"{d.kind}_{d.func.__name__}"
     unit = Unit(f"{fname} ({d.mode})")
     an = unit.analysis(func, d.wrt_names, param_kinds)

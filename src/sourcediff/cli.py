@@ -291,12 +291,14 @@ def cmd_show(args):
         src, _ = pipeline.prepare(func, stop_after=stage)
         emit("\n".join(codegen.render_function(src.tree)), args)
         return 0
-    if stage == "activity":
-        from .passes.reverse import Analysis
+    if stage in ("aliasing", "activity"):
+        from .unit import Unit
         d = make_grad(func, args, method=method)   # validates --wrt against the signature
-        src, _ = pipeline.prepare(func)
-        lines = codegen.render_function(src.tree)
-        analysis = Analysis(src, d.wrt_names, {})
+        analysis = Unit("show").analysis(func, d.wrt_names, {})
+        lines = codegen.render_function(analysis.tree)
+        if stage == "aliasing":
+            emit("\n".join(lines), args)
+            return 0
         text = "\n".join(lines) + "\n\n# activity (wrt " + ", ".join(d.wrt_names) + ")\n"
         text += "# " + str(analysis.activity)
         emit(text, args)

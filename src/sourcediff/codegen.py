@@ -130,6 +130,8 @@ def compile_module(text, label, bindings, owners):
     names = [fn.name for fn in module.body if isinstance(fn, ast.FunctionDef)]
     free = sorted({var for owner in owners.values()
                    for var in owner.__code__.co_freevars} - set(bindings) - set(names))
+    for fn in module.body:
+        _read_globals_as_globals(fn, owners.get(fn.name), free)
     factory_body = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())],
                                value=ast.Constant(value=None)) for v in free]
     factory_body += module.body
@@ -156,6 +158,21 @@ def compile_module(text, label, bindings, owners):
     for fn in made.values():
         fn.__sourcediff_generated__ = True
     return made
+
+
+def _read_globals_as_globals(fn, owner, free):
+    """The factory declares every owner's closure variables; a function whose own user
+    function reads one of those names as a module global must not see the factory's cell."""
+    if not isinstance(fn, ast.FunctionDef) or owner is None:
+        return
+    own = set(owner.__code__.co_freevars)
+    bound = {a.arg for a in fn.args.args} | {n.id for n in ast.walk(fn) if isinstance(
+        n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    reads = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)}
+    globals_ = sorted((set(free) - own) & reads - bound)
+    if globals_:
+        fn.body.insert(0, ast.Global(names=globals_))
 
 
 def _rebind(made, owners):

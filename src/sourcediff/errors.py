@@ -54,3 +54,8 @@ class NoSourceError(SourceDiffError):
 
 class WrtError(SourceDiffError):
     """`wrt` names a parameter that does not exist or cannot be differentiated."""
+
+
+class DomainError(SourceDiffError, ArithmeticError):
+    """The derivative is not finite at the given point (the derivative of `sqrt` at 0, ...),
+    where Python's floats raise instead of giving NumPy's inf or nan."""

@@ -69,14 +69,14 @@ class FunctionSource:
     def resolve(self, node):
         """The object a non-local Name / dotted Attribute refers to, or `_MISSING`."""
         if isinstance(node, gast.Name):
+            if node.id == "_sd":   # the runtime (user code cannot read the name: pipeline)
+                from . import runtime
+                return runtime
             closure = self.closure_vars()
             if node.id in closure:
                 return closure[node.id]
             if node.id in self.func.__globals__:
                 return self.func.__globals__[node.id]
-            if node.id == "_sd":   # the runtime, which earlier passes may call into
-                from . import runtime
-                return runtime
             return getattr(builtins, node.id, _MISSING)
         if isinstance(node, gast.Attribute):
             base = self.resolve(node.value)

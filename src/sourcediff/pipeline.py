@@ -1,13 +1,15 @@
 """The compiler's passes, in order. Read top to bottom: this is the whole recipe.
 
     parse -> fence -> comprehensions -> mutations -> desugar -> normalize   (`prepare`)
-    -> activity/kinds analyses -> reverse or forward generation -> codegen -> compile
+    -> aliasing (once argument kinds are known) -> activity/kinds analyses
+    -> reverse or forward generation -> codegen -> compile
 """
 
 from __future__ import annotations
 
 import gast
 
+from .errors import UnsupportedSyntaxError
 from .frontend import parse_function
 from .naming import Namer
 from .passes.anf import normalize
@@ -26,9 +28,40 @@ PREPARE = (
     ("desugar", desugar),
     ("ssa", normalize),
 )
-PASS_NAMES = tuple(name for name, _ in PREPARE) + ("activity", "reverse", "forward")
+PASS_NAMES = tuple(name for name, _ in PREPARE) + ("aliasing", "activity", "reverse",
+                                                   "forward")
 
 RESERVED = ("_tape", "_push", "_pop", "_sd", "_np", "_math", "d")
+# the names generated code gives a meaning of its own; a user's local of one of these names is
+# renamed (deterministically), so no user name can collide with a generated one
+GENERATED = ("_tape", "_push", "_pop", "_sd", "_np", "_math")
+
+
+def hygiene(src, namer):
+    """Rename the user's locals that carry a name generated code uses (`_tape = ...` becomes
+    `_tape_1 = ...`); refuse such a parameter or a module-level value read under one."""
+    tree = src.tree
+    params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    stored = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store)}
+    mapping = {}
+    for node in gast.walk(tree):
+        if not isinstance(node, gast.Name) or node.id not in GENERATED:
+            continue
+        if node.id in params:
+            raise src.error(UnsupportedSyntaxError, f"the parameter name `{node.id}` is "
+                            "reserved for sourcediff's generated code", node,
+                            hint="rename the parameter")
+        if node.id not in stored:
+            raise src.error(UnsupportedSyntaxError, f"`{node.id}` is a name sourcediff's "
+                            "generated code uses for itself, and this function reads a "
+                            "module-level value under it", node,
+                            hint=f"import or define it under another name than `{node.id}`")
+        if node.id not in mapping:
+            mapping[node.id] = namer.fresh(node.id + "_")
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and node.id in mapping:
+            node.id = mapping[node.id]
 
 
 def prepare(func, stop_after=None):
@@ -36,6 +69,8 @@ def prepare(func, stop_after=None):
     src = parse_function(func)
     names = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
     namer = Namer(names | set(RESERVED) | set(src.func.__code__.co_freevars))
+    if not getattr(func, "__sourcediff_generated__", False):
+        hygiene(src, namer)
     for name, run in PREPARE:
         if run is not None:
             run(src, namer)

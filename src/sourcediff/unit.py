@@ -16,7 +16,8 @@ from . import codegen, runtime
 from . import nodes as N
 from .errors import SourceDiffError, UnsupportedSyntaxError
 from .naming import Namer
-from .passes.activity import kind_of_value
+from .passes import aliasing
+from .passes.activity import Classifier, kind_of_value, local_names
 from .passes.forward import Forward
 from .passes.optimize import optimize
 from .passes.reverse import Analysis, Reverse
@@ -47,6 +48,7 @@ class Unit:
         self.queue = []
         self.deps = []                 # (globals, name, object) the derivative relies on
         self.prepared = {}
+        self.mutated = {}              # user function -> parameters it may write into
 
     # ---- services for the generators
     def prepare(self, func):
@@ -56,13 +58,48 @@ class Unit:
         src, namer = entry
         return copy.deepcopy(src.tree), src, namer
 
-    def analysis(self, func, wrt, param_kinds):
+    def analysis(self, func, wrt, param_kinds, callee=False):
+        """The analysis of `func` for these argument kinds; a `callee` returns the final values
+        of the parameters it may write into besides its result (see `mutated_params`)."""
         tree, src, namer = self.prepare(func)
         view = copy.copy(src)
         view.tree = tree
-        an = Analysis(view, wrt, param_kinds)
-        an.namer = namer
-        return an
+        extra = self.mutated_params(func) if callee else ()
+        return Analysis(view, wrt, param_kinds, namer=self.namer_copy(namer), calls=self,
+                        extra_outputs=extra)
+
+    def namer_copy(self, namer):
+        out = Namer(namer.taken)
+        out.counters = dict(namer.counters)
+        return out
+
+    def mutated_params(self, func):
+        """The parameters of the user function `func` that it may write into (through any name
+        sharing their buffers, or by passing them on to a function that does). Recursion is
+        solved by iterating from "none" until the answer stops growing."""
+        found = self.mutated.get(func)
+        if found is not None:
+            return found
+        self.mutated[func] = []
+        while True:
+            tree, src, _ = self.prepare(func)
+            classify = Classifier(src, local_names(tree))
+            found = aliasing.mutated_params(src, tree, classify, self.mutated_args)
+            if found == self.mutated[func]:
+                return found
+            self.mutated[func] = found
+
+    def mutated_args(self, stmt, op):
+        """The argument atoms of the call `stmt` bound to parameters the callee may write into
+        (in the callee's parameter order), or [] when it writes into none."""
+        mutated = self.mutated_params(op.func)
+        if not mutated:
+            return []
+        try:
+            params, args = self.call_atoms(op)
+        except TypeError:
+            return []
+        return [a for p, a in zip(params, args, strict=True) if p in mutated]
 
     def namer_for(self, an):
         namer = Namer(an.namer.taken)
@@ -115,29 +152,30 @@ class Unit:
         name = self.constant(jvp_fn, f"jvp_{d.__name__}")
         return Callee(name=name.id, args=args, active=active)
 
-    def bind_call(self, an, stmt, op):
+    def call_atoms(self, op):
+        """(callee parameters, one atom per parameter) of a call to a user function; defaults
+        become constants. Raises TypeError when the call does not fit the signature."""
         func = op.func
-        self.record(an, stmt.value.func, func)
         positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
         keywords = {k: v for k, v in op.args.items() if isinstance(k, str)}
-        try:
-            bound = inspect.signature(func).bind(*positional, **keywords)
-        except TypeError as exc:
-            raise an.error(SourceDiffError, f"cannot call {func.__name__} this way: {exc}",
-                           stmt.value) from None
+        bound = inspect.signature(func).bind(*positional, **keywords)
         _, callee_src, _ = self.prepare(func)
         params = [a.id for a in callee_src.tree.args.posonlyargs + callee_src.tree.args.args
                   + callee_src.tree.args.kwonlyargs]
         defaults = _defaults(func)
-        args, active = [], []
-        for param in params:
-            if param in bound.arguments:
-                atom = bound.arguments[param]
-            else:
-                atom = self.constant(defaults[param], f"{func.__name__}_{param}")
-            args.append(atom)
-            if an.is_active(atom):
-                active.append((param, atom))
+        args = [bound.arguments[p] if p in bound.arguments else
+                self.constant(defaults[p], f"{func.__name__}_{p}") for p in params]
+        return params, args
+
+    def bind_call(self, an, stmt, op):
+        func = op.func
+        self.record(an, stmt.value.func, func)
+        try:
+            params, args = self.call_atoms(op)
+        except TypeError as exc:
+            raise an.error(SourceDiffError, f"cannot call {func.__name__} this way: {exc}",
+                           stmt.value) from None
+        active = [(p, a) for p, a in zip(params, args, strict=True) if an.is_active(a)]
         kinds = tuple(an.kind(a) for a in args)
         return params, args, active, kinds
 
@@ -191,7 +229,8 @@ class Unit:
         while self.queue:
             key, callee, params, kinds = self.queue.pop(0)
             mode, func, active, _ = key
-            an = self.analysis(func, active, dict(zip(params, kinds, strict=True)))
+            an = self.analysis(func, active, dict(zip(params, kinds, strict=True)),
+                               callee=True)
             if mode == "reverse":
                 fwd, bwd = Reverse(an, self).split_functions(callee.fwd, callee.bwd, active)
                 self.add(fwd, func)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import gast
 
 from .. import nodes as N
-from .. import rules
+from .. import rules, runtime
 from ..frontend import MISSING
 from .anf import operands
 from .desugar import assigned_names
@@ -114,6 +114,9 @@ class Classifier:
             return Op("unknown", {"x": value.value}, label=f".{value.attr}")
         if isinstance(value, gast.Subscript):
             index = {f"i{i}": n for i, n in enumerate(_index_atoms(value.slice))}
+            if not self.is_local(value.value):
+                # `np.r_[a, b]`, `np.c_[...]`: a module-level object indexed with the data
+                return Op("unknown", index, label=f"{_dotted(value.value)}[...]")
             return Op("subscript", {"value": value.value, **index})
         if isinstance(value, (gast.Tuple, gast.List)):
             return Op("pack", dict(enumerate(value.elts)))
@@ -312,17 +315,20 @@ def activity(body, classify, wrt, output, params=()):
 
 
 # -- kinds
-SCALAR, ARRAY = "scalar", "array"
+SCALAR, ARRAY, CONTAINER = "scalar", "array", "container"
 
 
 def kind_of_value(x):
-    """The kind of a runtime argument: 'scalar', 'array', or None (anything else)."""
+    """The kind of a runtime argument: 'scalar', 'array', 'container' (a list, tuple or dict)
+    or None (anything else)."""
     if type(x) is float or type(x) is int or isinstance(x, (float, int, bool)):
         return SCALAR
     if isinstance(x, (__import__("numpy").floating, __import__("numpy").integer)):
         return SCALAR
     if type(x) is __import__("numpy").ndarray:
         return ARRAY
+    if isinstance(x, (list, tuple, dict)):
+        return CONTAINER
     return None
 
 
@@ -330,15 +336,25 @@ BOTTOM, TOP = "bottom", "top"   # not determined yet / differs between definitio
 
 
 def _join_sites(values):
-    """The kind of a name from the kinds its definitions give (undetermined ones skipped)."""
+    """The kind of a name from the kinds its definitions give (undetermined ones skipped); a
+    name that is a scalar at some definitions and an array at others counts as an array (what
+    broadcasting decisions need)."""
     values = {v for v in values if v != BOTTOM}
     if not values:
         return BOTTOM
-    if values == {SCALAR}:
-        return SCALAR
+    if len(values) == 1 and values <= {SCALAR, CONTAINER}:
+        return values.pop()
     if ARRAY in values and values <= {SCALAR, ARRAY}:
         return ARRAY
     return TOP
+
+
+def _join_strictly(values):
+    """The kind of a name only when every definition gives the same one."""
+    values = {v for v in values if v != BOTTOM}
+    if not values:
+        return BOTTOM
+    return values.pop() if len(values) == 1 else TOP
 
 
 def _join_operands(values):
@@ -349,6 +365,9 @@ def _join_operands(values):
     return _join_sites(values)
 
 
+# runtime helpers whose result is their first argument (or a value of its kind and shape)
+_SAME_KIND = {id(f) for f in (runtime.alias_update, runtime.augmented, runtime.sequence,
+                              runtime.stop_gradient, runtime.copy_value)}
 _SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, builtins.abs,
                                  builtins.round, builtins.max, builtins.min)}
 
@@ -375,8 +394,9 @@ def _fixpoint(sites, evaluate, known, join=_join_sites):
     return known
 
 
-def kinds(body, classify, param_kinds):
-    """name -> 'scalar' | 'array' for names whose kind is the same at every definition."""
+def kinds(body, classify, param_kinds, strict=False):
+    """name -> 'scalar' | 'array' | 'container' for names whose kind is known (with `strict`,
+    the same at every definition; else a scalar-or-array name counts as an array)."""
     sites = {}
     for targets, value, stmt in assignments(body):
         for t in targets:
@@ -384,8 +404,9 @@ def kinds(body, classify, param_kinds):
     known = {}
     for name, kind in param_kinds.items():
         sites.setdefault(name, []).append(("param", kind, False))
-    _fixpoint(sites, lambda name, d: _site_kind(d[0], d[1], d[2], classify, known), known)
-    return {n: k for n, k in known.items() if k in (SCALAR, ARRAY)}
+    _fixpoint(sites, lambda name, d: _site_kind(d[0], d[1], d[2], classify, known), known,
+              join=_join_strictly if strict else _join_sites)
+    return {n: k for n, k in known.items() if k in (SCALAR, ARRAY, CONTAINER)}
 
 
 def _site_kind(value, stmt, unpack, classify, known):
@@ -408,10 +429,16 @@ def _site_kind(value, stmt, unpack, classify, known):
         rule = op.rule
         if getattr(rule.func, "__module__", None) == "math" or id(rule.func) in _SCALAR_FUNCS:
             return SCALAR
+        if id(rule.func) in _SAME_KIND:   # the same object as (or like) its first argument
+            return _atom_kind(op.args[rule.params[0]], known)
+        if rule.func is runtime.append:
+            return CONTAINER
         if rule.elementwise:
             return _join_operands(_atom_kind(a, known) for p, a in op.args.items()
                                   if p not in rule.static)
         return TOP
+    if op.kind in ("pack", "dict"):
+        return CONTAINER
     if op.kind == "nondiff" and isinstance(value, gast.Call) and isinstance(value.func,
                                                                           gast.Name):
         if value.func.id == "len":
@@ -454,6 +481,9 @@ def _site_class(name, value, unpack, classify, classes, known_kinds):
         if isinstance(value, gast.Constant) and isinstance(value.value, (int, float)):
             return "scalar"
         return TOP
+    if op.kind == "rule" and id(op.rule.func) in _SAME_KIND:
+        atom = op.args[op.rule.params[0]]
+        return classes.get(atom.id, BOTTOM) if isinstance(atom, gast.Name) else TOP
     if op.kind == "rule" and op.rule.elementwise:
         found = set()
         for p, atom in op.args.items():

@@ -184,9 +184,13 @@ class Normalizer:
             for value in expr.values[1:]:
                 rest = []
                 self.assign_to(target, value, rest)
+                # the test gets a name of its own: the body rebinds `target`, and the adjoint
+                # sweep must take the branch the forward sweep took
                 test = N.name(target)
                 if isinstance(expr.op, gast.Or):
                     test = self.atom(N.not_(test), out)
+                else:
+                    test = self.copy_of(target, out)
                 out.append(N.if_(test, rest, [], line))
             return
         if isinstance(expr, gast.Compare) and len(expr.ops) > 1:
@@ -198,7 +202,7 @@ class Normalizer:
             rest = gast.Compare(left=right, ops=expr.ops[1:], comparators=expr.comparators[1:])
             more = []
             self.assign_to(target, rest, more)
-            out.append(N.if_(N.name(target), more, [], line))
+            out.append(N.if_(self.copy_of(target, out), more, [], line))
             return
         value = self.op(expr, out)
         if isinstance(value, gast.Name) and value.id == target:
@@ -208,6 +212,12 @@ class Normalizer:
             out.append(N.assign(temp, value, line))
             value = N.name(temp)
         out.append(N.assign(target, value, line))
+
+    def copy_of(self, name, out):
+        """A fresh name holding the current value of `name`."""
+        temp = self.namer.fresh("t")
+        out.append(N.assign(temp, N.name(name), self.line))
+        return N.name(temp)
 
     def unpack(self, target, expr, out):
         """`a, (b, c) = expr`."""
@@ -311,6 +321,10 @@ class Normalizer:
             if _allowed_statement_call(func, self.locals):
                 out.append(N.expr(self.op(stmt.value, out), line))
                 return
+            # a call made for its effect (a hook, a plot, a helper that writes into its
+            # argument): keep it, with its result in a name nothing reads
+            self.assign_to(self.namer.fresh("t"), stmt.value, out)
+            return
         raise self.src.error(
             UnsupportedSyntaxError, f"the statement `{_show(stmt)}` is not supported", stmt,
             hint="assign the result to a variable (calls made only for their side effects, "

@@ -1,6 +1,7 @@
 """Desugar: give control flow one canonical shape that the derivative passes can reverse.
 
-* `x += e` becomes `x = x + e`; annotated assignments become plain ones; `pass` and docstrings go.
+* `x += e` becomes `x = _sd.augmented(x + e)` (in place or not: the aliasing pass decides);
+  annotated assignments become plain ones; `pass` and docstrings go.
 * `return` anywhere becomes an assignment to one result variable and a single exit at the end; the
   statements a jump skips move into the other branch of its `if` (or under a flag when nested).
 * `break` and `continue` become flags, so a loop body only ever leaves through a final
@@ -158,9 +159,7 @@ class Lowering:
     def simple(self, stmt, loop):
         line = getattr(stmt, "lineno", None)
         if isinstance(stmt, gast.AugAssign):
-            target = copy.deepcopy(stmt.target)
-            target.ctx = gast.Load()
-            return [N.assign(stmt.target, N.binop(target, stmt.op, stmt.value), line)]
+            return self.augmented(stmt)
         if isinstance(stmt, gast.AnnAssign):
             return [N.assign(stmt.target, stmt.value, line)] if stmt.value is not None else []
         if isinstance(stmt, gast.Pass):
@@ -176,6 +175,25 @@ class Lowering:
         if isinstance(stmt, gast.While):
             return self.while_loop(stmt)
         return [stmt]
+
+    def augmented(self, stmt):
+        """`x op= e` -> `x = _sd.augmented(x op e)`: NumPy writes an ndarray (and Python a list)
+        in place, which the aliasing pass decides once kinds are known. `c[i] op= e` follows
+        Python's protocol: `t = c[i]; t op= e; c[i] = t` (an array element of a list is
+        written in place too)."""
+        line = stmt.lineno
+        target = stmt.target
+        if isinstance(target, gast.Name):
+            value = N.binop(N.name(target.id), stmt.op, stmt.value)
+            return [N.assign(target.id, N.call("_sd.augmented", [value]), line)]
+        item = self.namer.fresh("item")
+        read = copy.deepcopy(target)
+        read.ctx = gast.Load()
+        container = read.value
+        value = N.binop(N.name(item), stmt.op, stmt.value)
+        return [N.assign(item, read, line),
+                N.assign(item, N.call("_sd.augmented", [value, copy.deepcopy(container)]), line),
+                N.assign(target, N.name(item), line)]
 
     # -- loops -----------------------------------------------------------------------------------
     def loop_body(self, stmts, tail=()):

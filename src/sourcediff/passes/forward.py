@@ -112,10 +112,20 @@ class Forward:
         expr = self.tangent(stmt, op, target)
         if expr is None:
             expr = self.zero(N.name(target))
-        elif target in self.written:
-            # written in place later: its tangent must be an array of its own
+        elif target in self.written or self.shares_written(expr):
+            # a tangent written in place must be an array of its own, and no other tangent
+            # may be one that is written in place
             expr = N.call("_sd.owned", [expr, N.name(target)])
         return [stmt, N.assign(dname, expr, line)]
+
+    def shares_written(self, expr):
+        """Whether `expr` may return (a view of) the tangent of a name written in place:
+        anything but arithmetic, which always makes a new value."""
+        if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)):
+            return False
+        tangents = {t: p for p, t in self.dot.names.items()}
+        return any(isinstance(n, gast.Name) and tangents.get(n.id) in self.written
+                   for n in gast.walk(expr))
 
     def tangent(self, stmt, op, target):
         if op.kind == "copy":
@@ -194,7 +204,10 @@ class Forward:
         source = self.tangent_of(stmt.value)
         if source is not None:
             dots = [self.dot[t] for t in targets]
-            return [stmt, N.assign(N.store_tuple(dots), source, stmt.lineno)]
+            out = [stmt, N.assign(N.store_tuple(dots), source, stmt.lineno)]
+            out += [N.assign(self.dot[t], N.call("_sd.owned", [N.name(self.dot[t]), N.name(t)]),
+                             stmt.lineno) for t in targets if t in self.written]
+            return out
         return [stmt] + [N.assign(self.dot[t], self.zero(N.name(t)), stmt.lineno)
                          for t in targets if t in self.an.active]
 
@@ -203,8 +216,9 @@ class Forward:
         an = self.an
         tangents = [self.dot[p] for p in wrt]
         head = []
+        mutable = set(an.written_params())
         for p in an.params:
-            if p in self.written:
+            if p in self.written or p in mutable:
                 # written in place: work on copies, so the caller's values (and the next
                 # tangent pass) see the arguments unchanged
                 head.append(N.assign(p, N.call("_sd.copy_value", [N.name(p)])))

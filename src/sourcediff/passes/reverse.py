@@ -41,8 +41,9 @@ import operator
 import gast
 
 from .. import nodes as N
-from ..errors import MissingRuleError, SourceDiffError, UnsupportedSyntaxError
+from ..errors import MissingRuleError, SourceDiffError
 from ..naming import DerivativeNames
+from . import aliasing
 from .activity import (
     ARRAY,
     SCALAR,
@@ -78,14 +79,28 @@ def has_break(body):
 
 
 class Analysis:
-    """Everything the generators need to know about one normalized function."""
+    """Everything the generators need to know about one normalized function.
 
-    def __init__(self, fs, wrt, param_kinds):
+    `calls` (the compilation unit) says which arguments a call to a user function may write
+    into; `extra_outputs` are this function's own parameters whose final values it returns
+    besides its result (it is such a callee). The aliasing pass runs first (see
+    passes/aliasing.py): it needs the argument kinds, which is why it runs here, per
+    specialization."""
+
+    def __init__(self, fs, wrt, param_kinds, namer=None, calls=None, extra_outputs=()):
         self.fs = fs
         tree = fs.tree
         self.tree = tree
+        self.namer = namer
         self.params = [a.id for a in tree.args.posonlyargs + tree.args.args
                        + tree.args.kwonlyargs]
+        self.locals = local_names(tree)
+        self.classify = Classifier(fs, self.locals)
+        known = {p: k for p, k in param_kinds.items() if k is not None}
+        before = kinds(tree.body[:-1], self.classify, known, strict=True)
+        call_outputs = calls.mutated_args if calls is not None else (lambda stmt, op: [])
+        self.sharing = aliasing.rewrite(fs, tree, namer, self.classify, before, self.params,
+                                        call_outputs, extra_outputs)
         self.locals = local_names(tree)
         self.classify = Classifier(fs, self.locals)
         ret = tree.body[-1]
@@ -96,27 +111,25 @@ class Analysis:
         self.activity = activity(self.body, self.classify, self.wrt, self.output, self.params)
         # the tape carries tangents inside it; it never has a derivative of its own
         self.active = self.activity.active - {"_tape"}
-        self.kinds = kinds(self.body, self.classify,
-                           {p: k for p, k in param_kinds.items() if k is not None})
+        self.kinds = kinds(self.body, self.classify, known)
         self.reassigned = assigned_names(self.body)
-        self.check_augmented_aliases(param_kinds)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)
         self.loop_arrays = numpy_valued_in_loops(self.body, self.classify)
 
-    def check_augmented_aliases(self, param_kinds):
-        """`z = x; z += v` is exact for numbers; for arrays NumPy would change `x` too."""
-        known = all(k is not None for k in param_kinds.values()) or not param_kinds
-        if not known:
-            return   # the general version shown by `.source`; calls compile specialized ones
-        for name, other, node in getattr(self.fs, "augmented_aliases", ()):
-            if self.kinds.get(name) != SCALAR:
-                raise self.fs.error(
-                    UnsupportedSyntaxError,
-                    f"`{name} += ...` would change `{other}` too when they are arrays "
-                    f"(`{name}` and `{other}` name one value)", node,
-                    hint=f"copy it first (`{name} = {other}.copy()`) or write "
-                         f"`{name} = {name} + ...`")
+    def shares_with(self, name):
+        """Names that may share `name`'s buffer (itself included)."""
+        return self.sharing.of(name)
+
+    def written_params(self):
+        """Parameters whose buffers a write in this function may change."""
+        written = set()
+        for name in self.sharing.written:
+            written |= self.shares_with(name)
+        for stmt in aliasing.walk_statements(self.body):
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+                written |= self.shares_with(stmt.targets[0].value.id)
+        return [p for p in self.params if p in written]
 
     def may_broadcast(self, op, param):
         """Whether an elementwise result may be larger than its operand `param` (so adjoints
@@ -354,12 +367,17 @@ class Reverse:
             dx = N.name(self.d[name])
             self.read(index)
             value = stmt.value
+            part = None
             if self.an.is_active(value):
+                # taken before the elements are zeroed (`z[:] = z` reads what it overwrites)
+                part = self.namer.fresh(f"{self.d[name]}_part")
+                code.append(N.assign(part, N.call("_sd.assigned", [dx, index])))
+            code.append(N.assign(self.d[name], N.call("_sd.zero_at", [dx, index])))
+            if part is not None:
                 # v may have been broadcast into the slice: sum back to v's shape
-                expr = N.call("_sd.unbroadcast", [N.call("_sd.getitem", [dx, index]), value])
+                expr = N.call("_sd.unbroadcast", [N.name(part), value])
                 self.read(value)
                 self.accumulate(value, expr, zero, code)
-            code.append(N.assign(self.d[name], N.call("_sd.zero_at", [dx, index])))
         marker = N.assign(gast.Subscript(value=N.name(name), slice=target.slice,
                                          ctx=gast.Store()), N.call(POP), stmt.lineno)
         marker.sd_site = (id(stmt), name)
@@ -452,6 +470,13 @@ class Reverse:
             out += self.fwd_stmt(stmt, maybe, defined)
         return out
 
+    def restores(self, name):
+        """Whether the adjoint sweep must put back what a write through `name` overwrites:
+        when it reads a value that may share the buffer, or the buffer may be an argument's
+        (the caller gets its arrays back unchanged)."""
+        shared = self.an.shares_with(name)
+        return bool(shared & self.reads) or bool(shared & set(self.an.params))
+
     def save(self, stmt, name, maybe, defined, out):
         """Push `name`'s old value before `stmt` overwrites it, if the adjoint needs it."""
         if name in self.invariant:
@@ -467,7 +492,7 @@ class Reverse:
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
             target = stmt.targets[0]
             name = target.value.id
-            if name in self.reads:
+            if self.restores(name):
                 # save the elements this write overwrites; the adjoint sweep puts them back
                 self.pushed.add((id(stmt), name))
                 old = N.call("_sd.snapshot", [N.name(name), slice_expr(target.slice)])
@@ -639,7 +664,8 @@ class Reverse:
         if snapshot:
             fwd_body.append(N.expr(N.call(PUSH, [N.tuple_(N.name(n) for n in snapshot)])))
         fwd_body.append(N.return_(out_value))
-        if PUSH not in {s.targets[0].id for s in fwd_body[:2] if isinstance(s, gast.Assign)}:
+        if not any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                   and s.targets[0].id == PUSH for s in fwd_body[:2]):
             fwd_body.insert(0, N.assign(PUSH, N.attr(N.name("_tape"), "append")))
         bwd_body = [N.assign(POP, N.attr(N.name("_tape"), "pop"))]
         if snapshot:
@@ -673,6 +699,9 @@ def missing_rule(an, stmt, op):
                              "them), or register your own with @sourcediff.adjoint")
     hint = (f"register a rule with @sourcediff.adjoint({label}) and "
             f"@sourcediff.tangent({label}), or wrap the value in sourcediff.stop_gradient")
+    if label.endswith("[...]"):
+        hint = (f"sourcediff has no rule for indexing {label[:-5]}; build the value with a "
+                "function it knows (np.concatenate, np.stack, np.column_stack)")
     if label.startswith("."):
         hint = (f"sourcediff has no rule for the method {label}; rewrite it with a function "
                  "it knows (`sourcediff rules` lists them), e.g. a for loop over `d.items()` "

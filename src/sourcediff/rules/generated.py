@@ -111,3 +111,59 @@ rule(rt.sequence_tangent, "t, x",
 nondifferentiable(rt.shape, rt.keys, rt.measured_tape, rt.count, rt.sign, rt.zero_like,
                   rt.check_scalar,
                   rt.stop_gradient)
+
+# ---- in-place semantics: the model of a write through a shared buffer (passes/aliasing.py)
+rule(rt.alias_update, "a, n",
+     adjoint={"a": "_sd.alias_update_back_a(d[y], a, n)",
+              "n": "_sd.alias_update_back_n(d[y], a, n)"},
+     tangent={None: "_sd.alias_update_tangent(d[a], d[n], a, n)"})
+rule(rt.alias_update_back_a, "g, a, n",
+     adjoint={"g": "_sd.alias_update_back_a(d[y], a, n)"},
+     tangent={"g": "_sd.alias_update_back_a(d[g], a, n)"},
+     static="a, n")
+rule(rt.alias_update_back_n, "g, a, n",
+     adjoint={"g": "_sd.transpose_linear(_sd.alias_update_back_n, (g, a, n), 0, d[y])"},
+     tangent={"g": "_sd.alias_update_back_n(d[g], a, n)"},
+     static="a, n")
+rule(rt.alias_update_tangent, "ta, tn, a, n",
+     adjoint={"ta": "_sd.alias_update_back_a(d[y], a, n)",
+              "tn": "_sd.alias_update_back_n(d[y], a, n)"},
+     tangent={None: "_sd.alias_update_tangent(d[ta], d[tn], a, n)"},
+     static="a, n")
+rule(rt.assigned, "g, index",
+     adjoint={"g": "_sd.transpose_linear(_sd.assigned, (g, index), 0, d[y])"},
+     tangent={"g": "_sd.assigned(d[g], index)"},
+     static="index")
+rule(rt.augmented, "value, container=None",
+     adjoint={"value": "d[y]"},
+     tangent={"value": "d[value]"},
+     static="container")
+nondifferentiable(rt.is_mutable, rt.whole_index)
+
+# ---- second derivatives through the list and reduction helpers of the rule table
+rule(rt.sum_adjoint_list, "g, seq",
+     adjoint={},
+     tangent={"g": "_sd.sum_adjoint_list(d[g], seq)"},
+     static="seq")
+rule(rt.sum_tangent_list, "seq_dot, start_dot",
+     adjoint={},
+     tangent={None: "_sd.sum_tangent_list(d[seq_dot], d[start_dot])"})
+rule(rt.append_adjoint_seq, "g, seq",
+     adjoint={},
+     tangent={"g": "_sd.append_adjoint_seq(d[g], seq)"},
+     static="seq")
+rule(rt.append_adjoint_item, "g",
+     adjoint={},
+     tangent={"g": "_sd.append_adjoint_item(d[g])"})
+rule(rt.append_tangent, "seq, seq_dot, item_dot",
+     adjoint={},
+     tangent={None: "_sd.append_tangent(seq, d[seq_dot], d[item_dot])"},
+     static="seq")
+rule(rt.prod_others, "x, axis=None",
+     adjoint={},
+     tangent={"x": "_sd.prod_others_tangent(d[x], x, axis)"},
+     static="axis")
+rule(rt.average_adjoint_a, "g, a, y, axis=None, weights=None, returned=False, keepdims=False",
+     adjoint={},
+     tangent={"g": "_sd.average_adjoint_a(d[g], a, y, axis, weights, returned, keepdims)"},
+     static="a, y, axis, returned, keepdims")

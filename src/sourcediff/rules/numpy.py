@@ -167,7 +167,7 @@ rule(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
      adjoint={"a": "_sd.nanmean_adjoint(d[y], a, axis, keepdims)"},
      tangent={"a": "_sd.nanmean_tangent(d[a], a, axis, keepdims)"})
 rule(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.prod_adjoint(d[y], a, y, axis, keepdims)"},
+     adjoint={"a": "_sd.unreduce(d[y], a, axis, keepdims) * _sd.prod_others(a, axis)"},
      tangent={"a": "_sd.prod_tangent(d[a], a, y, axis, keepdims)"})
 rule(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
      adjoint={"a": "_sd.nanprod_adjoint(d[y], a, y, axis, keepdims)"},

@@ -2,9 +2,15 @@
 
 `core` holds what every generated function may need (broadcasting, containers, the tape,
 in-place writes, outputs); the helper modules hold what the rule tables' templates call. Each
-depends only on numpy, math and the core. `MODULES` lists them in order, for `export`, which
-copies the helpers an exported derivative calls.
+depends only on numpy, math and the core (`scipy_helpers` on SciPy too). `MODULES` lists them
+in order, for `export`, which copies the helpers an exported derivative calls.
+
+`scipy_helpers` is imported by `load_scipy()`, which the SciPy rule table calls when it
+registers (the first time a function is looked up after SciPy was imported): importing
+sourcediff never imports SciPy, and works without it.
 """
+
+import importlib
 
 from . import core, numpy_helpers
 from .core import *  # noqa: F403
@@ -12,3 +18,20 @@ from .core import _is_zero, _tracking  # noqa: F401  (read by the API and by tes
 from .numpy_helpers import *  # noqa: F403
 
 MODULES = (core, numpy_helpers)
+scipy_helpers = None
+
+
+def load_scipy():
+    """Import `scipy_helpers` (when SciPy is installed) and add it to `MODULES` and to this
+    namespace; returns whether it is loaded."""
+    global MODULES, scipy_helpers
+    if scipy_helpers is None:
+        try:
+            import scipy  # noqa: F401
+        except ImportError:
+            return False
+        module = importlib.import_module(f"{__name__}.scipy_helpers")
+        globals().update({name: getattr(module, name) for name in module.__all__})
+        scipy_helpers = module
+        MODULES = (*MODULES, module)
+    return True

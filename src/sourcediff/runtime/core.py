@@ -44,8 +44,12 @@ def unbroadcast(g, x):
     A `g` smaller than `x` (a zero or a scalar adjoint) is spread over `x`'s shape instead."""
     if type(g) is _ndarray and type(x) is _ndarray and g.shape == x.shape:
         return g
-    if isinstance(x, (list, tuple)) and isinstance(g, (list, tuple)) and len(g) != len(x):
-        raise Refused(LIST_ARITHMETIC)
+    if isinstance(x, (list, tuple)) and isinstance(g, (list, tuple)):
+        if len(g) != len(x):
+            raise Refused(LIST_ARITHMETIC)
+        return g      # a container's derivative has its structure already
+    if isinstance(x, dict) or isinstance(g, dict):
+        return g
     gshape = np.shape(g)
     xshape = np.shape(x)
     if gshape == xshape or _is_zero(g):
@@ -235,6 +239,8 @@ def getitem(g, index):
 
 def unsubscript(g, x, index):
     """The adjoint of `y = x[index]`: a zero of `x`'s structure holding `g` at `index`."""
+    if _is_zero(g) and not isinstance(x, np.ndarray):
+        return 0.0
     if isinstance(x, dict):
         return {index: g}
     if isinstance(x, (tuple, list)):
@@ -350,8 +356,8 @@ def snapshot(x, index):
 
 def zero_at(g, index):
     """A copy of the derivative `g` with zeros at `index` (the overwritten elements)."""
-    if _is_zero(g):
-        return g
+    if _is_zero(g) or index is Ellipsis or (isinstance(index, slice) and index == slice(None)):
+        return 0.0   # the whole value is overwritten (a list may even change its length)
     if isinstance(g, dict):
         out = dict(g)
         out[index] = 0.0
@@ -367,6 +373,181 @@ def zero_at(g, index):
     out = np.array(g, dtype=np.result_type(g, np.float64) if np.ndim(g) else float, copy=True)
     out[index] = 0.0
     return out
+
+
+def assigned(g, index):
+    """The adjoint of `v` in `x[index] = v`: `g[index]`, except that where a fancy index repeats
+    an element only the write NumPy keeps (the one it performs last) gets the adjoint."""
+    if _is_zero(g) or not isinstance(g, np.ndarray) or _is_basic_index(index):
+        return getitem(g, index)
+    picked = g[index]
+    ids = np.arange(picked.size).reshape(picked.shape)
+    owner = np.full(g.shape, -1, dtype=np.intp)
+    owner[index] = ids        # the same assignment the primal made decides who is kept
+    return np.where(owner[index] == ids, picked, 0.0)
+
+
+# ---- in-place semantics (see passes/aliasing.py)
+def augmented(value, container=None):
+    """The marker the desugar pass leaves for `x op= e`; the aliasing pass replaces it."""
+    return value
+
+
+def is_mutable(x):
+    """Whether `x op= e` changes `x` itself (an ndarray or a list) rather than rebinding."""
+    if isinstance(x, (np.ndarray, list)):
+        return True
+    if isinstance(x, (dict, set, bytearray)):
+        raise Refused(f"an augmented assignment to a {type(x).__name__} that another name "
+                      "also refers to changes both; build a new value instead")
+    return False
+
+
+def whole_index(x):
+    """The index that writes all of `x`: `...` for an ndarray, `:` for a list."""
+    return Ellipsis if isinstance(x, np.ndarray) else slice(None)
+
+
+def alias_update(a, n):
+    """`a` after a write through `n`, which may share memory with it. NumPy has already changed
+    `a`, so this returns it; the rules say how its derivative follows `n`'s (see `_overlaps`)."""
+    return a
+
+
+def _addresses(x):
+    """The memory address of every element of the ndarray `x`, in C order."""
+    addr = np.full(x.shape, x.__array_interface__["data"][0], dtype=np.int64)
+    for axis, (n, stride) in enumerate(zip(x.shape, x.strides, strict=True)):
+        shape = [1] * x.ndim
+        shape[axis] = n
+        addr = addr + (np.arange(n, dtype=np.int64) * stride).reshape(shape)
+    return addr.reshape(-1)
+
+
+def _array_overlap(a, n):
+    """(positions in a.flat, positions in n.flat) of the elements `a` and `n` share, or None."""
+    if not np.may_share_memory(a, n):
+        return None
+    if a.dtype.itemsize != n.dtype.itemsize:
+        raise Refused("two arrays of different element sizes share memory (a `.view(dtype)`); "
+                      "sourcediff cannot follow writes through one into the other: copy one")
+    addr_a, addr_n = _addresses(a), _addresses(n)
+    order = np.argsort(addr_n, kind="stable")
+    sorted_n = addr_n[order]
+    if np.any(sorted_n[1:] == sorted_n[:-1]):
+        raise Refused("an array written in place covers some memory more than once (a "
+                      "broadcast or strided view); copy it before writing into it")
+    pos = np.minimum(np.searchsorted(sorted_n, addr_a), sorted_n.size - 1)
+    hit = sorted_n[pos] == addr_a
+    if not hit.any():
+        return None
+    return np.nonzero(hit)[0], order[pos[hit]]
+
+
+def _overlaps(a, n):
+    """[(path, ia, in_)]: the parts of `a` (by container path) a write through `n` changed. `ia`
+    is None where the part is `n` itself, else (positions in the part, positions in `n`)."""
+    if a is n:
+        return [((), None, None)]
+    if isinstance(a, np.ndarray):
+        if isinstance(n, np.ndarray):
+            found = _array_overlap(a, n)
+            if found is not None:
+                return [((), found[0], found[1])]
+        return []
+    if isinstance(a, (list, tuple)):
+        items = enumerate(a)
+    elif isinstance(a, dict):
+        items = a.items()
+    else:
+        return []
+    out = []
+    for key, part in items:
+        out += [((key,) + path, ia, in_) for path, ia, in_ in _overlaps(part, n)]
+    return out
+
+
+def _part(g, path):
+    """The part of the (possibly zero, possibly partly zero) derivative `g` at `path`."""
+    for key in path:
+        if _is_zero(g):
+            return 0.0
+        g = g.get(key, 0.0) if isinstance(g, dict) else g[key]
+    return g
+
+
+def _with_part(g, like, path, value):
+    """`g` (a derivative shaped like `like`, maybe the zero 0.0) with `value` at `path`."""
+    if not path:
+        return value
+    if _is_zero(g):
+        g = zero_like(like) if isinstance(like, (list, tuple, dict)) else g
+    head = path[0]
+    if isinstance(like, dict):
+        out = dict(g)
+        out[head] = _with_part(out.get(head, 0.0), like[head], path[1:], value)
+        return out
+    out = list(g)
+    out[head] = _with_part(out[head], like[head], path[1:], value)
+    return type(g)(out) if isinstance(g, tuple) else out
+
+
+def _flat_dense(g, like):
+    """A fresh flat float array of `like`'s size holding the derivative `g` (maybe 0.0)."""
+    out = np.zeros(np.size(like), dtype=np.result_type(np.asarray(like).dtype, np.float64)
+                   if np.asarray(like).dtype.kind in "biu" else np.asarray(like).dtype)
+    if not _is_zero(g):
+        out[...] = np.broadcast_to(g, np.shape(like)).reshape(-1)
+    return out
+
+
+def alias_update_back_a(g, a, n):
+    """The adjoint of `a` in `alias_update(a, n)`: `g` with the shared elements zeroed."""
+    if _is_zero(g):
+        return g
+    for path, ia, _ in _overlaps(a, n):
+        if ia is None:
+            g = _with_part(g, a, path, 0.0)
+            continue
+        part = _part(g, path)
+        if _is_zero(part):
+            continue
+        leaf = _part(a, path)
+        flat = _flat_dense(part, leaf)
+        flat[ia] = 0.0
+        g = _with_part(g, a, path, flat.reshape(np.shape(leaf)))
+    return g
+
+
+def alias_update_back_n(g, a, n):
+    """The adjoint of `n` in `alias_update(a, n)`: what `g` holds at the shared elements."""
+    out = 0.0
+    if _is_zero(g):
+        return out
+    for path, ia, in_ in _overlaps(a, n):
+        part = _part(g, path)
+        if _is_zero(part):
+            continue
+        if ia is None:
+            out = add(out, part)
+            continue
+        flat = _flat_dense(0.0, n)
+        np.add.at(flat, in_, np.broadcast_to(part, np.shape(_part(a, path))).reshape(-1)[ia])
+        out = add(out, flat.reshape(np.shape(n)))
+    return out
+
+
+def alias_update_tangent(ta, tn, a, n):
+    """The tangent of `alias_update(a, n)`: `ta` with the shared elements taken from `tn`."""
+    for path, ia, in_ in _overlaps(a, n):
+        if ia is None:
+            ta = _with_part(ta, a, path, owned(tn, n))
+            continue
+        leaf = _part(a, path)
+        flat = _flat_dense(_part(ta, path), leaf)
+        flat[ia] = _flat_dense(tn, n)[in_]
+        ta = _with_part(ta, a, path, flat.reshape(np.shape(leaf)))
+    return ta
 
 
 def copy_value(x):

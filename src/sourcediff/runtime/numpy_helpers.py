@@ -2187,3 +2187,36 @@ def einsum_tangent(k, dk, subscripts, optimize, *operands):
     ops = _einsum_operands(subscripts, optimize, operands)
     ops[k] = np.broadcast_to(dk, np.shape(ops[k]))
     return np.einsum(subscripts, *ops, optimize=optimize)
+
+
+# ---- second derivatives of np.prod --------------------------------------------------------------
+def prod_others(x, axis=None):
+    """For each element of `x`, the product of the other elements of its slice along `axis`
+    (np.prod's partial derivatives, exact where `x` has zeros)."""
+    x = np.asarray(x)
+    return _prod_others(x, _axis_tuple(axis, x.ndim))
+
+
+def prod_others_tangent(dx, x, axis=None):
+    """The tangent of `prod_others(x, axis)`: each product of others, differentiated, is the
+    sum over the other elements k of dx_k times the product of the rest (one pass per k)."""
+    x = np.asarray(x, dtype=_ftype(x))
+    out = np.zeros(x.shape, dtype=_ftype(x, dx))
+    if _no_flow(dx) or x.ndim == 0:
+        return out
+    axes = _axis_tuple(axis, x.ndim)
+    dx = np.broadcast_to(dx, x.shape)
+    rest = [i for i in range(x.ndim) if i not in axes]
+    order = rest + list(axes)
+    xt, dt = np.transpose(x, order), np.transpose(dx, order)
+    shape = xt.shape
+    flat = xt.reshape(shape[:len(rest)] + (-1,))
+    dflat = dt.reshape(flat.shape)
+    total = np.zeros(flat.shape, dtype=out.dtype)
+    for k in range(flat.shape[-1]):
+        without = flat.copy()
+        without[..., k] = 1.0
+        part = _prod_others(without, (without.ndim - 1,)) * dflat[..., k:k + 1]
+        part[..., k] = 0.0
+        total += part
+    return np.transpose(total.reshape(shape), np.argsort(order))

@@ -1,0 +1,431 @@
+"""A corpus of NumPy's in-place semantics: views, aliases and writes through them.
+
+Every function follows NumPy exactly (views share buffers; `+=` on an ndarray writes in place,
+on a float it rebinds), so central finite differences of the plain function are the truth.
+tests/test_aliasing.py checks ``sourcediff.grad`` against them on every case, in both modes,
+optimized and not, and checks that the derivative leaves its arguments unchanged.
+
+``REFUSED`` lists what stays refused (each with the line that carries a ``# refused`` marker).
+"""
+
+import numpy as np
+from corpus import Case
+from inputs import Inputs
+
+_rng = Inputs(20261202)
+
+
+def _normal(*shape):
+    return _rng.normal(*shape)
+
+
+# ---- in-place operators through views of an argument -------------------------------------------
+def reshape_view_scaled(x):
+    v = x.reshape(2, 3)
+    v *= 2.0
+    return np.sum(x * x)
+
+
+def transpose_view_scaled(x):
+    v = x.T
+    v *= 2.0
+    return np.sum(x * np.sin(x))
+
+
+def np_transpose_view_added(x, y):
+    v = np.transpose(x)
+    v += y
+    return np.sum(x * x)
+
+
+def swapaxes_view(x):
+    v = x.swapaxes(0, 1)
+    v -= 0.5 * v
+    return np.sum(x ** 3)
+
+
+def atleast_2d_view(x):
+    v = np.atleast_2d(x)
+    v *= x
+    return np.sum(x)
+
+
+def row_view_added(y):
+    r = y[1]
+    r += 1.0
+    return np.sum(y * y)
+
+
+def whole_slice_view(x, s):
+    v = x[:]
+    v *= s
+    return np.sum(x * x)
+
+
+def newaxis_view(x):
+    v = x[:, None]
+    v /= 2.0
+    return np.sum(x * np.cos(x))
+
+
+def ravel_view(x):
+    v = x.ravel()
+    v[1] = v[0] * v[2]
+    return np.sum(x * x)
+
+
+def view_of_view(x):
+    v = x[1:]
+    w = v.reshape(2, 2)
+    w *= 3.0
+    return np.sum(x * x) + np.sum(v)
+
+
+# ---- rows of loops and unpacking ----------------------------------------------------------------
+def rows_of_loop(X):
+    s = 0.0
+    for r in X:
+        r *= 2.0
+        s = s + np.sum(r)
+    return s + np.sum(X * X)
+
+
+def rows_of_zip(X, Y):
+    for a, b in zip(X, Y):
+        a += b
+    return np.sum(X * Y)
+
+
+def rows_of_enumerate(X):
+    for i, r in enumerate(X):
+        r *= float(i + 1)
+    return np.sum(np.sin(X))
+
+
+def unpacked_rows(X):
+    a, b = X
+    a -= b
+    return np.sum(X * X)
+
+
+def loop_over_list_of_arrays(w1, w2):
+    ws = [w1, w2]
+    for p in ws:
+        p -= 0.5 * p
+    return np.sum(ws[0] * ws[1]) + np.sum(w1)
+
+
+def list_element_updated(w1, w2, s):
+    params = [w1, w2]
+    for i in range(2):
+        params[i] -= s * params[i]
+    return np.sum(w1 * w2)
+
+
+# ---- names bound to one buffer ------------------------------------------------------------------
+def conditional_alias(y, c):
+    v = y if c > 0 else 2.0 * y
+    v += v
+    return np.sum(y * v)
+
+
+def plain_alias_written(x):
+    y = x
+    y[0] = 1.0
+    return np.sum(y * x)
+
+
+def plain_alias_augmented(x, y):
+    z = x
+    z += y
+    return np.sum(z * x)
+
+
+def copy_then_alias(x):
+    y = x * 1.0
+    w = y
+    y += 1.0
+    return np.sum(w * y)
+
+
+def alias_rebound_first(x):
+    w = x
+    v = x * 3.0
+    v += 1.0
+    return np.sum(w * v)
+
+
+def scalar_alias_rebinds(x):
+    a = np.sum(x)
+    b = a
+    a += 1.0
+    return a * b
+
+
+def dict_element_alias(d):
+    y = d["a"]
+    y += d["b"]
+    return np.sum(d["a"] * d["b"])
+
+
+def list_alias_appended(x):
+    a = [x, 2.0 * x]
+    b = a
+    b.append(x * x)
+    return sum(a) + sum(b)
+
+
+# ---- helpers that write into their arguments ----------------------------------------------------
+def _normalize(a):
+    a /= np.sum(a)
+    return a
+
+
+def helper_normalizes_in_place(x):
+    z = x * 1.0
+    _normalize(z)
+    return np.sum(z * z)
+
+
+def helper_result_and_argument(x):
+    z = x * 1.0
+    w = _normalize(z)
+    return np.sum(z * w)
+
+
+def _first_from_second(a):
+    a[0] = 3.0 * a[1]
+    return a
+
+
+def helper_writes_element(x):
+    y = x * 1.0
+    w = _first_from_second(y)
+    return np.sum(w * y) + np.sum(y)
+
+
+def _scale_rows(M, s):
+    for r in M:
+        r *= s
+    return 0.0
+
+
+def helper_writes_rows(X, s):
+    Y = X.copy()
+    _scale_rows(Y, s)
+    return np.sum(Y * X)
+
+
+# ---- views read after a later write -------------------------------------------------------------
+def transpose_read_after_write(z0, x):
+    z = z0 * 1.0
+    p = z.T
+    z[1] = x * x
+    return np.sum(p * p)
+
+
+def slice_read_after_write(x):
+    y = x.copy()
+    s = y[1:3]
+    y[1] = 5.0 * x[0]
+    return np.sum(s * y[:2])
+
+
+def slice_read_in_loop(x):
+    y = x.copy()
+    s = y[0:2]
+    t = 0.0
+    for i in range(2):
+        t = t + np.sum(s * x[:2])
+        y[i] = 5.0 * x[2]
+    return t
+
+
+def self_assignment(x):
+    z = x * 1.0
+    z[:] = z
+    return np.sum(z * z)
+
+
+def shifted_self_assignment(x):
+    z = x * 2.0
+    z[1:] = z[:-1]
+    return np.sum(z * x)
+
+
+# ---- tangents that must not share a buffer (forward mode) ---------------------------------------
+def tangent_not_shared(x, a):
+    z = x * 1.0
+    w = z + 1.0
+    z[0] = a
+    return np.sum(w * w) + np.sum(z)
+
+
+def slice_scaled_in_place(x, y):
+    z = x * 1.0
+    z[:2] *= y
+    return np.sum(z * z)
+
+
+def strided_slice_scaled(x, y):
+    z = x * 1.0
+    z[::2] *= y
+    return np.sum(z * z)
+
+
+def whole_slice_scaled(x, y):
+    z = x * 1.0
+    z[:] *= y
+    return np.sum(z * z)
+
+
+# ---- repeated indices ---------------------------------------------------------------------------
+def repeated_fancy_assign(x):
+    y = np.zeros(3)
+    y[[0, 0]] = x[:2]
+    return np.sum(y * y * np.arange(1.0, 4.0))
+
+
+def repeated_fancy_add(x):
+    y = np.ones(3)
+    y[[0, 0]] += x[:2]
+    return np.sum(y * y * np.arange(1.0, 4.0))
+
+
+# ---- containers holding a buffer ----------------------------------------------------------------
+def tuple_alias(x):
+    y, z = x, 2.0
+    y[0] = z * x[1]
+    return np.sum(y * x)
+
+
+def array_in_dict(x):
+    y = x.copy()
+    d = {"w": y}
+    y[0] = 5.0 * x[1]
+    return np.sum(d["w"] * x)
+
+
+def appended_then_written(x):
+    rows = []
+    y = x.copy()
+    rows.append(y)
+    y[0] = 3.0 * x[1]
+    return np.sum(rows[0] * x)
+
+
+def trajectory_of_one_buffer(x):
+    state = x.copy()
+    traj = []
+    for t in range(3):
+        state[t] = state[t] * 2.0 + x[(t + 1) % 3]
+        traj.append(state)
+    return np.sum(np.array(traj) ** 2)
+
+
+# ---- calls that write in place ------------------------------------------------------------------
+def out_argument(x, y):
+    z = np.zeros(3)
+    np.multiply(x, y, out=z)
+    return np.sum(z * x)
+
+
+def fill_and_copyto(x):
+    z = x * 1.0
+    w = z[1:]
+    w.fill(2.0)
+    t = np.empty(3)
+    np.copyto(t, z * x)
+    return np.sum(t * t)
+
+
+def argument_written(x):
+    x[0] = 2.0 * x[1]
+    return np.sum(x)
+
+
+def argument_augmented_through_view(x):
+    v = x[::2]
+    v *= v
+    return np.sum(x)
+
+
+CASES = [
+    Case(reshape_view_scaled, (_normal(6),)),
+    Case(transpose_view_scaled, (_normal(2, 3),)),
+    Case(np_transpose_view_added, (_normal(2, 3), _normal(3, 2)), wrt=(0, 1)),
+    Case(swapaxes_view, (_normal(2, 3),)),
+    Case(atleast_2d_view, (_normal(3),)),
+    Case(row_view_added, (_normal(2, 3),)),
+    Case(whole_slice_view, (_normal(4), 0.7), wrt=(0, 1)),
+    Case(newaxis_view, (_normal(3),)),
+    Case(ravel_view, (_normal(2, 2),)),
+    Case(view_of_view, (_normal(5),)),
+    Case(rows_of_loop, (_normal(2, 3),)),
+    Case(rows_of_zip, (_normal(2, 3), _normal(2, 3)), wrt=(0, 1)),
+    Case(rows_of_enumerate, (_normal(3, 2),)),
+    Case(unpacked_rows, (_normal(2, 3),)),
+    Case(loop_over_list_of_arrays, (_normal(3), _normal(3)), wrt=(0, 1)),
+    Case(list_element_updated, (_normal(3), _normal(3), 0.3), wrt=(0, 1, 2)),
+    Case(conditional_alias, (_normal(3), 1.0), id="conditional_alias_taken"),
+    Case(conditional_alias, (_normal(3), -1.0), id="conditional_alias_fresh"),
+    Case(plain_alias_written, (_normal(3),)),
+    Case(plain_alias_augmented, (_normal(3), _normal(3)), wrt=(0, 1)),
+    Case(copy_then_alias, (_normal(3),)),
+    Case(alias_rebound_first, (_normal(3),)),
+    Case(scalar_alias_rebinds, (_normal(3),)),
+    Case(dict_element_alias, ({"a": _normal(3), "b": _normal(3)},)),
+    Case(list_alias_appended, (0.5,)),
+    Case(helper_normalizes_in_place, (_normal(3) ** 2 + 1.0,)),
+    Case(helper_result_and_argument, (_normal(3) ** 2 + 1.0,)),
+    Case(helper_writes_element, (_normal(3),)),
+    Case(helper_writes_rows, (_normal(2, 3), 1.3), wrt=(0, 1)),
+    Case(transpose_read_after_write, (_normal(2, 3), 0.7), wrt=(0, 1)),
+    Case(slice_read_after_write, (_normal(4),)),
+    Case(slice_read_in_loop, (_normal(3),)),
+    Case(self_assignment, (_normal(3),)),
+    Case(shifted_self_assignment, (_normal(4),)),
+    Case(tangent_not_shared, (_normal(3), 0.4), wrt=(0, 1)),
+    Case(slice_scaled_in_place, (_normal(3), 0.4), wrt=(0, 1)),
+    Case(strided_slice_scaled, (_normal(3), 0.4), wrt=(0, 1)),
+    Case(whole_slice_scaled, (_normal(3), 0.4), wrt=(0, 1)),
+    Case(repeated_fancy_assign, (_normal(3),)),
+    Case(repeated_fancy_add, (_normal(3),)),
+    Case(tuple_alias, (_normal(3),)),
+    Case(array_in_dict, (_normal(3),)),
+    Case(appended_then_written, (_normal(3),)),
+    Case(trajectory_of_one_buffer, (_normal(3),)),
+    Case(out_argument, (_normal(3), _normal(3)), wrt=(0, 1)),
+    Case(fill_and_copyto, (_normal(3),)),
+    Case(argument_written, (_normal(3),)),
+    Case(argument_augmented_through_view, (_normal(5),)),
+]
+
+
+# ---- still refused ------------------------------------------------------------------------------
+GLOBAL_BUFFER = np.ones(3)
+
+
+def writes_into_a_module_array(x):
+    v = GLOBAL_BUFFER
+    v[0] = x  # refused
+    return np.sum(GLOBAL_BUFFER) * x
+
+
+def pops_a_list(x):
+    stack = [x, 2.0 * x]
+    last = stack.pop()  # refused
+    return last + stack[0]
+
+
+def sorts_in_place(x):
+    y = x * 1.0
+    y.sort()  # refused
+    return np.sum(y * np.arange(3.0))
+
+
+REFUSED = [
+    (writes_into_a_module_array, (0.5,)),
+    (pops_a_list, (0.5,)),
+    (sorts_in_place, (_normal(3),)),
+]

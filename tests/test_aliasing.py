@@ -1,0 +1,91 @@
+"""NumPy's in-place semantics (tests/corpus_aliasing.py) against central finite differences.
+
+Each case runs in both modes, optimized and not; the derivative must leave its arguments as
+they were, `value_and_grad`'s value must be the function's, and second derivatives (forward
+over reverse) must agree with finite differences of the gradient.
+"""
+
+import copy
+import inspect
+import os
+
+import numpy as np
+import pytest
+from corpus_aliasing import CASES, REFUSED
+from fd import assert_close, case_ids, central_fd, reference_gradient
+
+MODES = ("reverse", "forward")
+IDS = case_ids(CASES)
+
+
+def _fresh(args):
+    return copy.deepcopy(args)
+
+
+def _unchanged(args, before):
+    for a, b in zip(args, before, strict=True):
+        assert_close(a, b, rtol=0, atol=0, path="argument")
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_grad_matches_fd(sd, case, mode, optimize):
+    args = _fresh(case.args)
+    g = sd.grad(case.fn, wrt=case.wrt, mode=mode, optimize=optimize)(*args)
+    assert_close(g, reference_gradient(case))
+    _unchanged(args, case.args)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_value_is_the_functions(sd, case, mode):
+    args = _fresh(case.args)
+    value, _ = sd.value_and_grad(case.fn, wrt=case.wrt, mode=mode)(*args)
+    assert value == case.fn(*_fresh(case.args))
+    _unchanged(args, case.args)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_case_is_smooth(case):
+    """The reference is sound: a five-point stencil of step 1e-3 agrees with it."""
+    coarse = central_fd(case.fn, case.args, case.wrt, step=1e-3, order=4)
+    assert_close(reference_gradient(case), coarse, rtol=1e-7, atol=1e-8)
+
+
+SECOND = [c for c in CASES if isinstance(c.wrt, int) and isinstance(c.args[c.wrt], np.ndarray)]
+
+
+@pytest.mark.parametrize("case", SECOND, ids=case_ids(SECOND))
+def test_hessian_matches_fd_of_gradient(sd, case):
+    """Forward over reverse through the alias updates and restores of the generated code."""
+    args = _fresh(case.args)
+    hessian = sd.hessian(case.fn, wrt=case.wrt)(*args)
+    gradient = sd.grad(case.fn, wrt=case.wrt)
+
+    def component(*a, k):
+        return float(np.ravel(gradient(*_fresh(a)))[k])
+
+    x = case.args[case.wrt]
+    expected = np.stack([central_fd(lambda *a, k=k: component(*a, k=k), case.args, case.wrt)
+                         for k in range(x.size)]).reshape(x.shape + x.shape)
+    assert_close(hessian, expected, rtol=1e-5, atol=1e-5)
+    _unchanged(args, case.args)
+
+
+def _marker_line(fn):
+    lines, start = inspect.getsourcelines(fn)
+    marked = [start + k for k, line in enumerate(lines) if "# refused" in line]
+    assert len(marked) == 1, f"{fn.__name__} needs exactly one `# refused` marker"
+    return marked[0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("fn, args", REFUSED, ids=[fn.__name__ for fn, _ in REFUSED])
+def test_what_stays_refused_names_the_line(sd, fn, args, mode):
+    with pytest.raises(sd.SourceDiffError) as info:
+        sd.grad(fn, mode=mode)(*_fresh(args))
+    exc = info.value
+    assert exc.lineno == _marker_line(fn), str(exc)
+    assert os.path.samefile(exc.filename, inspect.getsourcefile(fn)), exc.filename
+    assert exc.hint, str(exc)
