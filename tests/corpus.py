@@ -673,6 +673,50 @@ def int_arg_array(x, n):
 
 
 # --------------------------------------------------------------------------------------------
+# Short-circuit evaluation: the adjoint sweep must take the branches the forward sweep took
+# --------------------------------------------------------------------------------------------
+
+
+def ifexp_tests_its_target(x, y):
+    c = x > 0.5
+    c = 2.0 * y if c else y * y
+    return c * x
+
+
+def chained_comparison_after_rebinding(x):
+    v = x * x
+    t = 0.0
+    for i in range(3):
+        v = v * x
+        if 0.0 < v < 10.0 and x > 0.1:
+            t = t + v
+    return t
+
+
+def and_or_as_a_value(x):
+    v = x * x
+    ok = v > 0.1 and (v < 0.2 or x > 0.3)
+    if ok:
+        v = v + x
+    return v
+
+
+def while_with_and(x):
+    v = x
+    n = 0
+    while v < 5.0 and n < 10:
+        v = v * 1.5 + x
+        n = n + 1
+    return v
+
+
+def ifexp_with_and(x):
+    v = x * x
+    w = v if v > 0.3 and x < 2.0 else -v
+    return w * x
+
+
+# --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
 
@@ -835,4 +879,13 @@ CASES = [
     Case(int_arg_array, (_uniform(0.5, 1.5, 4), 3)),
     Case(max_min_of_list, (0.7,)),
     Case(spread_of_array, (np.array([0.3, 0.9, -0.2]),)),
+    Case(ifexp_tests_its_target, (0.35, 1.3), wrt=(0, 1)),
+    Case(ifexp_tests_its_target, (0.7, 1.3), wrt=(0, 1), id="ifexp_tests_its_target_true"),
+    Case(chained_comparison_after_rebinding, (0.7,)),
+    Case(chained_comparison_after_rebinding, (2.3,), id="chained_comparison_false_later"),
+    Case(and_or_as_a_value, (0.35,)),
+    Case(and_or_as_a_value, (-0.5,), id="and_or_false"),
+    Case(while_with_and, (0.7,)),
+    Case(ifexp_with_and, (0.7,)),
+    Case(ifexp_with_and, (0.4,), id="ifexp_with_and_false"),
 ]

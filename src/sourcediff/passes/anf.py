@@ -173,6 +173,8 @@ class Normalizer:
         line = self.line
         if isinstance(expr, gast.IfExp):
             test = self.atom(expr.test, out)
+            if isinstance(test, gast.Name) and test.id == target:
+                test = self.copy_of(target, out)   # the branches rebind the test's name
             body, orelse = [], []
             self.assign_to(target, expr.body, body)
             self.assign_to(target, expr.orelse, orelse)
