@@ -76,14 +76,14 @@ def _plus(a, b):
 
 
 def star_call(x):
-    xs = (x, x)
-    return _plus(*xs)  # BAD: star_call
+    xs = (x,)
+    return _plus(*xs, x)  # BAD: star_call
 
 
 def _make_indented():
     def indented_star_call(x):
-        xs = (x, x)
-        return _plus(*xs)  # BAD: indented_star_call
+        xs = (x,)
+        return _plus(*xs, x)  # BAD: indented_star_call
 
     return indented_star_call
 
@@ -97,16 +97,20 @@ def kwargs_call(x):
 
 
 def lambda_inside(x):
-    sq = lambda v: v * v  # BAD: lambda_inside  # noqa: E731
-    return sq(x)
+    scale = lambda v: v * x  # noqa: E731
+    return np.sum(np.array([1.0]) * apply_twice(scale, x))  # BAD: lambda_inside
 
 
-a_lambda = lambda x: x * x  # BAD: a_lambda  # noqa: E731
+def apply_twice(f, v):
+    return f(f(v))
+
+
+a_lambda = lambda x: x * x  # noqa: E731
 
 
 def nested_def(x):
-    def inner(v):  # BAD: nested_def
-        return v * v
+    def inner(v):
+        return inner(v - 1.0) if v > 1.0 else v  # BAD: nested_def
     return inner(x)
 
 
@@ -115,7 +119,7 @@ def no_rule_c_function(x):
 
 
 def no_rule_numpy(a):
-    w, v = np.linalg.eigh(a)  # BAD: no_rule_numpy
+    w, v = np.linalg.eig(a)  # BAD: no_rule_numpy
     return np.sum(w)
 
 
@@ -258,15 +262,15 @@ def side_effect_call(x):
 def _args_wrapper(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kw):  # BAD: wrapped_with_star_args
-        return fn(*args, **kw)
+        return 2.0 * fn(*args, **kw)
 
     return wrapper
 
 
 @_args_wrapper
 def wrapped_with_star_args(x):
-    """A transparent-looking decorator: sourcediff differentiates the wrapper that runs, and
-    refuses its *args rather than assuming it passes the value through unchanged."""
+    """A decorator whose wrapper changes the result: sourcediff differentiates the wrapper that
+    runs, and refuses its *args rather than differentiate the wrapped function instead."""
     return x * x
 
 

@@ -8,8 +8,11 @@ floats and arrays (nested containers too), and a tuple of those when ``wrt`` is 
 the values.
 """
 
+import copy
+import dataclasses
 import inspect
 import math
+import types
 
 import numpy as np
 
@@ -38,8 +41,28 @@ def resolve_wrt(f, args, wrt):
     return (one(wrt),), False
 
 
+def _record_fields(x):
+    """{attribute: value} for a dataclass instance or a plain instance of a user class (whose
+    attributes are its data), else None."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, dict, str, bytes, int, float,
+                      type, types.FunctionType, types.MethodType, types.ModuleType)):
+        return None
+    if dataclasses.is_dataclass(x):
+        return {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
+    if type(x).__module__ in ("builtins", "numpy") or not hasattr(x, "__dict__"):
+        return None
+    return dict(vars(x))
+
+
+def _carries_data(v):
+    return isinstance(v, (float, np.floating, np.ndarray, list, tuple, dict)) and \
+        not isinstance(v, bool) or _record_fields(v) is not None
+
+
 def _copy_tree(x):
     """A copy of ``x`` with every ndarray and every list/tuple/dict inside it copied."""
+    if _record_fields(x) is not None:
+        return copy.deepcopy(x)
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, dict):
@@ -59,25 +82,47 @@ def _fresh(args):
 
 
 def _is_container(x):
-    return isinstance(x, (list, tuple, dict))
+    return isinstance(x, (list, tuple, dict)) or _record_fields(x) is not None
 
 
 def _leaves(x, path=()):
-    """(path, leaf) for every float or ndarray inside nested lists, tuples and dicts."""
+    """(path, leaf) for every float or ndarray inside nested lists, tuples, dicts and records
+    (an attribute is the path step ("attr", name))."""
     if isinstance(x, dict):
         for k, v in x.items():
             yield from _leaves(v, path + (k,))
     elif isinstance(x, (list, tuple)):
         for k, v in enumerate(x):
             yield from _leaves(v, path + (k,))
+    elif _record_fields(x) is not None:
+        for k, v in _record_fields(x).items():
+            if _carries_data(v):
+                yield from _leaves(v, path + (("attr", k),))
     else:
         yield path, x
 
 
 def _get(x, path):
     for k in path:
-        x = x[k]
+        x = getattr(x, k[1]) if isinstance(k, tuple) and k[:1] == ("attr",) else x[k]
     return x
+
+
+def _gradient_of_record(x, g):
+    """The expected gradient with respect to a record: a dataclass of its class (the computed
+    partials in its data fields), any other object a dict of attribute -> gradient."""
+    if isinstance(x, dict):
+        return {k: _gradient_of_record(v, g[k]) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_gradient_of_record(v, gv) for v, gv in zip(x, g)]
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    fields = _record_fields(x)
+    if fields is None:
+        return g
+    if dataclasses.is_dataclass(x):
+        return g
+    return {k: _gradient_of_record(v, getattr(g, k)) for k, v in fields.items()
+            if _carries_data(v)}
 
 
 def _replace(x, path, value):
@@ -85,6 +130,9 @@ def _replace(x, path, value):
     if not path:
         return value
     head, rest = path[0], path[1:]
+    if isinstance(head, tuple) and head[:1] == ("attr",):
+        object.__setattr__(x, head[1], _replace(getattr(x, head[1]), rest, value))
+        return x
     if isinstance(x, tuple):
         items = list(x)
         items[head] = _replace(items[head], rest, value)
@@ -125,7 +173,7 @@ def _partial(f, args, i, step, order, path=()):
         for leaf_path, _ in _leaves(x):
             full = path + leaf_path
             g = _replace(g, leaf_path, _partial(f, args, i, step, order, full))
-        return g
+        return _gradient_of_record(x, g) if not path else g
     where = f"argument {i}" + "".join(f"[{k!r}]" for k in path)
     if isinstance(x, np.ndarray):
         x64 = np.asarray(x, dtype=np.float64)
@@ -209,6 +257,15 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, path="grad"):
         )
         for k, e in expected.items():
             assert_close(actual[k], e, rtol=rtol, atol=atol, path=f"{path}[{k!r}]")
+        return
+
+    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        assert type(actual) is type(expected), (
+            f"{path}: expected a {type(expected).__name__}, got {_describe(actual)}"
+        )
+        for k, e in _record_fields(expected).items():
+            if _carries_data(e):
+                assert_close(getattr(actual, k), e, rtol=rtol, atol=atol, path=f"{path}.{k}")
         return
 
     if isinstance(expected, np.ndarray):

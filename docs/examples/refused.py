@@ -15,9 +15,9 @@ ARGS = {}
 
 # ---- syntax the fence refuses -------------------------------------------------------------------
 def refuse_nested_def(x):
-    def square(v):
-        return v * v
-    return square(x)
+    def down(v):
+        return down(v - 1.0) if np.sum(v) > 3.0 else v
+    return np.sum(down(x))
 
 
 def refuse_class(x):
@@ -27,8 +27,12 @@ def refuse_class(x):
 
 
 def refuse_lambda(x):
-    square = (lambda v: v * v)
-    return square(x)
+    scale = (lambda v: v * x)
+    return np.sum(_apply(scale, x))
+
+
+def _apply(f, v):
+    return f(v)
 
 
 def refuse_yield(x):
@@ -105,8 +109,8 @@ def refuse_set_literal(x):
 
 
 def refuse_star_call(x):
-    args = (x, 2.0)
-    return np.power(*args)
+    args = (x,)
+    return np.sum(np.power(*args, 2.0))
 
 
 def refuse_match(x):
@@ -226,13 +230,6 @@ def refuse_rule_misfit(x):
     return np.sum(x, where=x > 0.0)
 
 
-square_lambda = lambda v: v * v   # noqa: E731
-
-
-def refuse_call_lambda(x):
-    return np.sum(square_lambda(x))
-
-
 def _only_forward(v):
     return v * v
 
@@ -244,18 +241,6 @@ def _(y, v):
 
 def refuse_no_reverse_rule(x):
     return np.sum(_only_forward(x))
-
-
-def _cube(v):
-    return v ** 3
-
-
-jvp_cube = sourcediff.jvp(_cube)
-
-
-def refuse_call_jvp(x):
-    value, tangent = jvp_cube(x, 1.0)
-    return np.sum(tangent)
 
 
 # ---- what is differentiated ---------------------------------------------------------------------
@@ -274,13 +259,6 @@ def refuse_list_arithmetic(x):
     parts = [x[0], x[1]] + [x[2]]
     return parts[0] * parts[2]
 
-
-class Model:
-    def loss(self, x):
-        return np.sum(x ** 2)
-
-
-refuse_bound_method = Model().loss
 
 namespace = {}
 exec("def refuse_no_source(x):\n    return x * 2.0\n", namespace)

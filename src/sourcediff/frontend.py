@@ -6,6 +6,7 @@ can tell a call to `np.sin` from a call to the user's own function.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import linecache
@@ -93,9 +94,92 @@ def unwrap(func):
     """The plain Python function behind `func` (bound methods, functools.wraps chains)."""
     if isinstance(func, types.MethodType):
         raise SourceDiffError(
-            f"cannot differentiate the bound method {func.__qualname__}",
-            hint="differentiate a plain function and pass the object's values as arguments")
+            f"cannot differentiate the bound method {func.__qualname__} here",
+            hint="pass the method itself to a transform: sourcediff.grad(obj.method)")
     return func
+
+
+def unwrapped(func):
+    """The function a decorator wraps, where the wrapper only passes its arguments on
+    (`functools.wraps` wrappers taking `*args, **kwargs`, `functools.lru_cache`)."""
+    for _ in range(16):
+        if not hasattr(func, "__wrapped__"):
+            break
+        if isinstance(func, types.FunctionType):
+            if not passes_arguments_through(func):
+                break
+        elif type(func).__name__ != "_lru_cache_wrapper":
+            break   # NumPy's functions carry __wrapped__ too: they have rules of their own
+        func = func.__wrapped__
+    return func
+
+
+def passes_arguments_through(wrapper):
+    """Whether a decorator's wrapper only passes its arguments on: it takes `*args, **kwargs`
+    and returns `wrapped(*args, **kwargs)` (after statements that are calls: logging, timing),
+    so differentiating the wrapped function is differentiating the wrapper."""
+    code = wrapper.__code__
+    if not code.co_flags & inspect.CO_VARARGS:
+        return False
+    try:
+        source = textwrap.dedent(inspect.getsource(code))
+        tree = ast.parse(source).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, ast.FunctionDef) or tree.args.vararg is None:
+        return False
+    star = tree.args.vararg.arg
+    stars = {star, tree.args.kwarg.arg if tree.args.kwarg else None}
+    *effects, last = tree.body
+    if not isinstance(last, ast.Return) or not isinstance(last.value, ast.Call):
+        return False
+    call = last.value
+    passed = [a for a in call.args if isinstance(a, ast.Starred)]
+    if len(call.args) != 1 or not passed or not isinstance(passed[0].value, ast.Name) or \
+            passed[0].value.id != star:
+        return False
+    if any(kw.arg is not None or not isinstance(kw.value, ast.Name)
+           or kw.value.id not in stars for kw in call.keywords):
+        return False
+    results = {n.id for stmt in effects for n in ast.walk(stmt)
+               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for stmt in effects:   # calls for their effect (print, log, time) and names they set
+        if not isinstance(stmt, (ast.Expr, ast.Assign)):
+            return False
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id in stars:
+                return False
+    wrapped = call.func.id if isinstance(call.func, ast.Name) else None
+    return wrapped is not None and wrapped not in results
+
+
+# source text given for functions that have none on disk (`grad(f, source=...)`), by code
+_SOURCES = {}
+
+
+def register_source(func, text):
+    """Use `text` (a `def` of `func`, or a module holding one) as `func`'s source, for a
+    function typed at the prompt or made with exec."""
+    if not isinstance(func, types.FunctionType):
+        raise TypeError(f"source= goes with a Python function, not {func!r}")
+    _SOURCES[func.__code__] = textwrap.dedent(text)
+
+
+def _given_source(func):
+    """(source lines, first line, file name) of a registered source, else None."""
+    text = _SOURCES.get(func.__code__)
+    if text is None:
+        return None
+    filename = f"<source of {func.__qualname__}>"
+    lines = text.splitlines(True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    module = ast.parse(text)
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef) and node.name == func.__code__.co_name:
+            end = node.end_lineno
+            return lines[node.lineno - 1:end], node.lineno, filename
+    raise NoSourceError(f"the source given for {func.__qualname__} has no `def "
+                        f"{func.__code__.co_name}`", hint="pass the text of its `def`")
 
 
 def parse_function(func):
@@ -108,22 +192,23 @@ def parse_function(func):
             hint="sourcediff differentiates functions written in Python with `def`; for a "
                  "C function register a rule with @sourcediff.adjoint and @sourcediff.tangent")
     filename = func.__code__.co_filename
-    if func.__name__ == "<lambda>":
-        raise NoSourceError(
-            "cannot differentiate a lambda", filename=filename,
-            lineno=func.__code__.co_firstlineno,
-            line=linecache.getline(filename, func.__code__.co_firstlineno) or None,
-            hint="define the function with `def name(...):` so its source can be read")
+    if func.__code__.co_name == "<lambda>":
+        return parse_lambda(func)
+    given = _given_source(func)
     try:
         # the code object, not the function: inspect would follow `__wrapped__` to the function
         # a functools.wraps decorator wraps, and the wrapper's own code would be ignored
-        source_lines, first = inspect.getsourcelines(func.__code__)
+        if given is not None:
+            source_lines, first, filename = given
+        else:
+            source_lines, first = inspect.getsourcelines(func.__code__)
     except (OSError, TypeError) as exc:
         raise NoSourceError(
             f"cannot read the source of {func.__qualname__} ({exc})", filename=filename,
             lineno=func.__code__.co_firstlineno,
             hint="define the function in a .py file (functions typed at the interactive "
-                 "prompt or built with exec have no source); in a notebook, run the cell "
+                 "prompt or built with exec have no source), or pass its source: "
+                 "sourcediff.grad(f, source=text_of_its_def); in a notebook, run the cell "
                  "that defines it") from None
     source = textwrap.dedent("".join(source_lines))
     try:
@@ -162,6 +247,84 @@ def parse_function(func):
         raise src.error(UnsupportedSyntaxError, "async functions cannot be differentiated",
                         tree, hint="write a plain `def` function")
     return src
+
+
+def parse_lambda(func):
+    """A lambda as a one-statement `def` (`lambda x: e` -> `def <lambda>(x): return e`): the
+    lambda in its file whose compiled code is this one's (several on one line are told
+    apart by their code)."""
+    code = func.__code__
+    filename, first = code.co_filename, code.co_firstlineno
+    lines = linecache.getlines(filename)
+    hint = ("define the lambda in a .py file (or write it with `def`); sourcediff reads the "
+            "source of what it differentiates")
+    if not lines:
+        raise NoSourceError("cannot read the source of a lambda (it was not defined in a "
+                            "file)", filename=filename, lineno=first, hint=hint)
+    try:
+        module = ast.parse("".join(lines))
+    except SyntaxError:
+        raise NoSourceError("cannot parse the file that defines this lambda",
+                            filename=filename, lineno=first, hint=hint) from None
+    candidates = [node for node in ast.walk(module)
+                  if isinstance(node, ast.Lambda) and node.lineno == first
+                  and _parameter_names(node) == code.co_varnames[:_arity(code)]]
+    found = candidates if len(candidates) <= 1 else \
+        [node for node in candidates if _same_code(node, code, filename)] or \
+        [node for node in candidates if _at_position(node, code)]
+    if len(found) != 1:
+        raise NoSourceError(
+            "cannot tell which lambda of this line is the one to differentiate", filename=filename,
+            lineno=first, line=linecache.getline(filename, first).strip() or None,
+            hint="give it a name with `def`, or put it on a line of its own")
+    node = found[0]
+    body = [ast.Return(value=node.body, lineno=node.lineno, col_offset=node.col_offset)]
+    fn = ast.FunctionDef(name="<lambda>", args=node.args, body=body, decorator_list=[],
+                         returns=None, type_comment=None, lineno=node.lineno,
+                         col_offset=node.col_offset)
+    if hasattr(ast.FunctionDef, "type_params"):
+        fn.type_params = []
+    tree = gast.ast_to_gast(ast.Module(body=[fn], type_ignores=[])).body[0]
+    return FunctionSource(func=func, tree=tree, filename=filename, lines=lines)
+
+
+def _parameter_names(node):
+    a = node.args
+    names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs]
+    names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
+    return tuple(names)
+
+
+def _arity(code):
+    n = code.co_argcount + code.co_kwonlyargcount
+    return n + bool(code.co_flags & inspect.CO_VARARGS) + bool(
+        code.co_flags & inspect.CO_VARKEYWORDS)
+
+
+def _at_position(node, code):
+    """Whether the code's instructions lie inside the lambda's body (Python 3.11+)."""
+    positions = getattr(code, "co_positions", None)
+    if positions is None:
+        return False
+    start = (node.body.lineno, node.body.col_offset)
+    end = (node.body.end_lineno, node.body.end_col_offset)
+    spans = [(line, col) for line, _, col, _ in positions() if line is not None]
+    return bool(spans) and all(start <= span <= end for span in spans)
+
+
+def _same_code(node, code, filename):
+    """Whether the lambda `node` compiles to `code` (same bytecode, names and constants)."""
+    try:
+        made = compile(ast.Expression(body=node), filename, "eval")
+    except (SyntaxError, ValueError):
+        return False
+    for const in made.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name == "<lambda>":
+            return (const.co_code == code.co_code and const.co_names == code.co_names
+                    and const.co_varnames == code.co_varnames
+                    and const.co_freevars == code.co_freevars
+                    and const.co_consts == code.co_consts)
+    return False
 
 
 def _signature_text(tree):

@@ -6,6 +6,16 @@ Names never depend on ids, hashes or randomness, so the same input gives byte-id
 from __future__ import annotations
 
 
+def identifier(func):
+    """A readable Python identifier for naming generated code after `func` (`<lambda>` gives
+    `lambda`)."""
+    name = getattr(func, "__name__", "function")
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_")
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = "f_" + cleaned
+    return cleaned
+
+
 class Namer:
     """Hands out fresh names that collide neither with the user's names nor with each other."""
 

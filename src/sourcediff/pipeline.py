@@ -1,6 +1,7 @@
 """The compiler's passes, in order. Read top to bottom: this is the whole recipe.
 
-    parse -> fence -> comprehensions -> mutations -> desugar -> normalize   (`prepare`)
+    parse -> fence -> iterators -> nested -> comprehensions -> mutations -> desugar
+    -> normalize -> inline   (`prepare`)
     -> aliasing (once argument kinds are known) -> activity/kinds analyses
     -> reverse or forward generation -> codegen -> compile
 """
@@ -12,21 +13,30 @@ import gast
 from .errors import UnsupportedSyntaxError
 from .frontend import parse_function
 from .naming import Namer
+from .passes import nested
 from .passes.anf import normalize
 from .passes.comprehensions import expand_comprehensions
 from .passes.desugar import desugar
 from .passes.fence import fence
+from .passes.iterators import rewrite_iterators
 from .passes.mutations import rewrite_mutations
 
 # the passes that turn a user function into the normalized program, with their names for
 # `sourcediff show --dump-after NAME`
+# what a nested function goes through before it is inlined (see passes/nested.py)
+NESTED = (rewrite_iterators, nested.extract, expand_comprehensions, rewrite_mutations, desugar,
+          normalize)
+
 PREPARE = (
     ("parse", None),
     ("fence", lambda src, namer: fence(src)),
+    ("iterators", rewrite_iterators),
+    ("nested", nested.extract),
     ("comprehensions", expand_comprehensions),
     ("mutations", rewrite_mutations),
     ("desugar", desugar),
     ("ssa", normalize),
+    ("inline", lambda src, namer: nested.inline(src, namer, NESTED)),
 )
 PASS_NAMES = tuple(name for name, _ in PREPARE) + ("aliasing", "activity", "reverse",
                                                    "forward")

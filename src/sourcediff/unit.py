@@ -15,7 +15,7 @@ import numpy as np
 from . import codegen, runtime
 from . import nodes as N
 from .errors import SourceDiffError, UnsupportedSyntaxError
-from .naming import Namer
+from .naming import Namer, identifier
 from .passes import aliasing
 from .passes.activity import Classifier, kind_of_value, local_names
 from .passes.forward import Forward
@@ -82,12 +82,33 @@ class Unit:
             return found
         self.mutated[func] = []
         while True:
-            tree, src, _ = self.prepare(func)
+            try:
+                tree, src, _ = self.prepare(func)
+            except SourceDiffError:
+                # not a function sourcediff can read: if it is ever differentiated, that
+                # compile says so; called plainly, its own writes happen as they do
+                return self.mutated[func]
             classify = Classifier(src, local_names(tree))
             found = aliasing.mutated_params(src, tree, classify, self.mutated_args)
             if found == self.mutated[func]:
                 return found
             self.mutated[func] = found
+
+    def plain_call(self, an, stmt):
+        """`stmt` as the primal runs it. A call to a user function that may write into its
+        arguments returns them too (the aliasing pass rebinds them from its results); called
+        plainly, it returns only its value, so the statement becomes `t = (h(a), a)` (the
+        argument is the same object, written in place)."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)):
+            return stmt
+        op = an.classify(stmt.value)
+        if op.kind != "call":
+            return stmt
+        mutated = self.mutated_args(stmt, op)
+        if not mutated:
+            return stmt
+        value = N.tuple_([stmt.value] + [copy.deepcopy(a) for a in mutated])
+        return N.assign(stmt.targets[0], value, getattr(stmt, "lineno", None))
 
     def mutated_args(self, stmt, op):
         """The argument atoms of the call `stmt` bound to parameters the callee may write into
@@ -164,7 +185,7 @@ class Unit:
                   + callee_src.tree.args.kwonlyargs]
         defaults = _defaults(func)
         args = [bound.arguments[p] if p in bound.arguments else
-                self.constant(defaults[p], f"{func.__name__}_{p}") for p in params]
+                self.constant(defaults[p], f"{identifier(func)}_{p}") for p in params]
         return params, args
 
     def bind_call(self, an, stmt, op):
@@ -189,11 +210,13 @@ class Unit:
     def record(self, an, node, func):
         """Remember where a callee was found, so a redefinition recompiles the derivative."""
         if isinstance(node, gast.Name) and node.id in an.fs.func.__globals__:
-            self.deps.append((an.fs.func.__globals__, node.id, func))
+            # the object the name holds (a decorated function: its wrapper)
+            self.deps.append((an.fs.func.__globals__, node.id,
+                              an.fs.func.__globals__[node.id]))
         elif isinstance(node, gast.Attribute):
             base = an.fs.resolve(node.value)
             if isinstance(base, types.ModuleType):   # helpers.h(x): reloading helpers counts
-                self.deps.append((base.__dict__, node.attr, func))
+                self.deps.append((base.__dict__, node.attr, base.__dict__.get(node.attr)))
                 self.record(an, node.value, base)
 
     def reverse_call(self, an, stmt, op):
@@ -202,7 +225,7 @@ class Unit:
         key = ("reverse", func, tuple(p for p, _ in active), kinds)
         callee = self.variants.get(key)
         if callee is None:
-            base = func.__name__
+            base = identifier(func)
             callee = Callee(fwd=self.names.fresh_exact(f"fwd_{base}"),
                             bwd=self.names.fresh_exact(f"bwd_{base}"))
             self.variants[key] = callee
@@ -219,7 +242,7 @@ class Unit:
         key = ("forward", func, tuple(p for p, _ in active), kinds)
         callee = self.variants.get(key)
         if callee is None:
-            callee = Callee(name=self.names.fresh_exact(f"jvp_{func.__name__}"))
+            callee = Callee(name=self.names.fresh_exact(f"jvp_{identifier(func)}"))
             self.variants[key] = callee
             self.queue.append((key, callee, params, kinds))
         return Callee(name=callee.name, args=args, active=active)

@@ -15,6 +15,8 @@ t1:active  x:active  n:varied  out:useful
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import operator
 import types
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ import gast
 
 from .. import nodes as N
 from .. import rules, runtime
-from ..frontend import MISSING
+from ..frontend import MISSING, unwrapped
 from .anf import operands
 from .desugar import assigned_names
 
@@ -41,12 +43,14 @@ class Op:
     """What the right-hand side of `target = value` does, and through which names it is
     differentiable."""
 
-    kind: str            # copy const rule call subscript pack dict nondiff unknown
+    # copy const rule call derivative dynamic attribute subscript pack dict nondiff unknown
+    kind: str
     args: dict = field(default_factory=dict)   # param -> atom (rule, call) or index -> atom
     rule: object = None
     func: object = None  # the callee for 'call' and 'unknown'
     label: str = ""      # a readable name of the operation, for error messages
     problem: str = ""    # why a known function's rule does not fit this call
+    method: str = ""     # 'dynamic': the method called on args["fn"] (`obj.method(...)`)
 
     @property
     def diff_names(self):
@@ -111,7 +115,8 @@ class Classifier:
             rule = rules.lookup_method(value.attr)
             if rule is not None and rule.attribute:
                 return self.bound(rule, [value.value], [], f".{value.attr}")
-            return Op("unknown", {"x": value.value}, label=f".{value.attr}")
+            # an attribute of a named tuple, a dataclass or an object (`self.w`, `p.a`)
+            return Op("attribute", {"x": value.value}, label=value.attr)
         if isinstance(value, gast.Subscript):
             index = {f"i{i}": n for i, n in enumerate(_index_atoms(value.slice))}
             if not self.is_local(value.value):
@@ -139,9 +144,44 @@ class Classifier:
             return Op("unknown", dict(enumerate(args)), label=label, problem=str(exc))
         return Op("rule", mapping, rule=rule, label=rule.name)
 
+    def dynamic(self, receiver, value, label, method=""):
+        """A call whose callee is a value: its derivative is the callee's own, at run time.
+        A star-argument's sequence is the argument `*`."""
+        args = {"fn": receiver} if receiver is not None else {}
+        for i, arg in enumerate(value.args):
+            if isinstance(arg, gast.Starred):
+                args["*"] = arg.value
+            else:
+                args[i] = arg
+        args.update({kw.arg: kw.value for kw in value.keywords})
+        return Op("dynamic", args, label=label, method=method)
+
+    def starred(self, value, label):
+        """`f(a, *rest)`: nothing to differentiate for a function without derivatives
+        (`np.random.randn(*shape)`), else the callee's derivative at run time."""
+        func = value.func
+        if not self.is_local(func):
+            obj = self.src.resolve(func)
+            if obj is not MISSING and rules.is_nondifferentiable(obj):
+                return Op("nondiff")
+        if self.is_local(func) and isinstance(func, gast.Attribute):
+            return self.dynamic(func.value, value, f".{func.attr}()", func.attr)
+        return self.dynamic(func if self.is_local(func) else None, value, label)
+
+    def construct(self, cls, value, label):
+        """`Params(w, b=1.0)`: a dataclass or a named tuple built from its fields."""
+        try:
+            bound = inspect.signature(cls).bind(*value.args, **{kw.arg: kw.value
+                                                                for kw in value.keywords})
+        except TypeError as exc:
+            return Op("unknown", dict(enumerate(value.args)), label=label, problem=str(exc))
+        return Op("construct", dict(bound.arguments), func=cls, label=label)
+
     def call(self, value):
         func = value.func
         label = _dotted(func)
+        if any(isinstance(a, gast.Starred) for a in value.args):
+            return self.starred(value, label)
         if isinstance(func, gast.Name) and func.id == "_pop" and func.id in self.locals:
             return Op("pop", label="tape pop")
         if self.is_local(func):
@@ -150,12 +190,21 @@ class Classifier:
                 if rule is not None and not rule.attribute:
                     return self.bound(rule, [func.value] + value.args, value.keywords,
                                       f".{func.attr}()")
-                return Op("unknown", dict(enumerate([func.value] + value.args)),
-                          label=f".{func.attr}()")
-            return Op("unknown", dict(enumerate(value.args)), label=label)
-        obj = self.src.resolve(func)
+                return self.dynamic(func.value, value, f".{func.attr}()", func.attr)
+            return self.dynamic(func, value, label)
+        obj = unwrapped(self.src.resolve(func))
         if obj is MISSING:
             return Op("unknown", dict(enumerate(value.args)), label=label)
+        if isinstance(obj, type) and _is_record_class(obj):
+            return self.construct(obj, value, label)
+        if isinstance(obj, type) and obj.__module__ not in ("builtins",) and \
+                not _is_library(obj):
+            return Op("unknown", dict(enumerate(value.args)), func=obj, label=label,
+                      problem=f"an instance of {obj.__name__} is built here from "
+                              "differentiated values, which sourcediff supports for "
+                              "dataclasses and named tuples")
+        if _called_at_run_time(obj):
+            return self.dynamic(None, value, label)
         if getattr(obj, "__sourcediff_transform__", False):
             args = dict(enumerate(value.args))
             args.update({kw.arg: kw.value for kw in value.keywords})
@@ -174,10 +223,39 @@ class Classifier:
         return Op("unknown", args, func=obj, label=label)
 
 
+def _is_record_class(cls):
+    """A dataclass, or a named tuple class: built from its fields, differentiated by them."""
+    if hasattr(cls, "__dataclass_fields__"):
+        return True
+    return issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def _called_at_run_time(obj):
+    """Module-level callables that are values, not functions: a bound method of the user's
+    object, an object with `__call__`, a functools.partial, a derivative of another kind than
+    the ones composed statically."""
+    if isinstance(obj, types.MethodType) and not _is_library(obj.__func__):
+        return True
+    if isinstance(obj, functools.partial):
+        return True
+    if getattr(obj, "__sourcediff_transform__", False):
+        return getattr(obj, "kind", None) not in ("grad", "value_and_grad") or \
+            getattr(obj, "mode", None) != "reverse"
+    return runtime.record_fields(obj) is not None and callable(obj)
+
+
 def _is_library(func):
+    """NumPy, SciPy, the standard library and sourcediff's runtime: functions read by their
+    rules (or refused), never by their source."""
     module = getattr(func, "__module__", "") or ""
-    return module.split(".")[0] in ("numpy", "scipy", "math", "builtins") or \
+    top = module.split(".")[0]
+    return top in ("numpy", "scipy", "math", "builtins") or top in _STDLIB or \
         module.startswith("sourcediff.runtime")
+
+
+_STDLIB = set(getattr(__import__("sys"), "stdlib_module_names", ())) | {
+    "logging", "warnings", "functools", "itertools", "collections", "time", "random",
+    "statistics", "os", "sys", "typing", "dataclasses", "copy", "json", "re"}
 
 
 def _index_atoms(node):
@@ -438,6 +516,8 @@ def _site_kind(value, stmt, unpack, classify, known):
                                   if p not in rule.static)
         return TOP
     if op.kind in ("pack", "dict"):
+        return CONTAINER
+    if op.kind == "construct" and issubclass(op.func, tuple):
         return CONTAINER
     if op.kind == "nondiff" and isinstance(value, gast.Call) and isinstance(value.func,
                                                                           gast.Name):

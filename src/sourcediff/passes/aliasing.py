@@ -229,7 +229,7 @@ def sharing(body, classify, kind, call_outputs, resolve):
                 and value.value.id in classify.locals:
             element(name, value.value.id)
             continue
-        if op.kind in ("pack", "dict"):
+        if op.kind in ("pack", "dict", "construct"):
             for item in _names(op.args.values()):
                 hold(name, item)
             continue
@@ -287,7 +287,7 @@ def _sources(value, op, resolve, classify):
         if id(op.rule.func) in VIEWS or op.rule.user:
             return _names(a for p, a in op.args.items() if p not in op.rule.static)
         return []
-    if op.kind in ("call", "unknown"):
+    if op.kind in ("call", "unknown", "dynamic"):
         return _names(op.args.values())
     return []
 

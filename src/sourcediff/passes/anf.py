@@ -120,7 +120,8 @@ class Normalizer:
                 func = N.attr(self.atom(func.value, out), func.attr)
             else:
                 func = self.atom(func, out)
-        args = [self.atom(a, out) for a in e.args]
+        args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load())
+                if isinstance(a, gast.Starred) else self.atom(a, out) for a in e.args]
         keywords = []
         for kw in e.keywords:
             if kw.arg is None:

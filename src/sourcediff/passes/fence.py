@@ -6,7 +6,9 @@ Before::
         with open("log") as fh:      # rejected here, with file, line, caret and a hint
             ...
 
-After: the tree is unchanged; the pass only raises `UnsupportedSyntaxError`.
+After: the tree is unchanged; the pass only raises `UnsupportedSyntaxError`. (The one `with` it
+accepts, `with sourcediff.checkpoint(snapshots=K):` around a loop, becomes a marker at the top
+of the loop's body: passes/checkpoint.py.)
 """
 
 from __future__ import annotations
@@ -14,15 +16,12 @@ from __future__ import annotations
 import gast
 
 from ..errors import UnsupportedSyntaxError
+from .checkpoint import lower_pragmas
 
 # node type -> (what it is, what to do instead)
 REFUSED = {
-    gast.FunctionDef: ("a nested function definition",
-                       "define the helper at module level (or return it from a factory "
-                       "function) and call it"),
     gast.AsyncFunctionDef: ("an async function", "write a plain function"),
     gast.ClassDef: ("a class definition", "define the class outside the function"),
-    gast.Lambda: ("a lambda", "define the function with `def` at module level"),
     gast.Yield: ("a generator (`yield`)", "return a list or an array instead"),
     gast.YieldFrom: ("a generator (`yield from`)", "return a list or an array instead"),
     gast.Await: ("`await`", "differentiate synchronous code"),
@@ -103,6 +102,18 @@ class Fence(gast.NodeVisitor):
                         "index or slice the sequence instead")
         self.refuse(target, f"assignment to {type(target).__name__}", "assign to a name")
 
+    def visit_Call(self, node):
+        """One star-argument per call (`f(a, *rest)`, `np.random.randn(*shape)`) is fine."""
+        stars = [a for a in node.args if isinstance(a, gast.Starred)]
+        if len(stars) > 1 or stars and node.args[-1] is not stars[0]:
+            self.refuse(stars[-1], "a star-argument that is not the last argument (or more "
+                        "than one)", "pass the arguments one by one")
+        self.visit(node.func)
+        for arg in node.args:
+            self.visit(arg.value if isinstance(arg, gast.Starred) else arg)
+        for kw in node.keywords:
+            self.visit(kw.value)
+
     def visit_comprehension(self, node):
         if node.is_async:
             self.refuse(node, "an async comprehension", "use a plain for loop")
@@ -128,9 +139,19 @@ def fence(src):
     args = tree.args
     if args.vararg is not None or args.kwarg is not None:
         star = args.vararg or args.kwarg
+        wrapped = getattr(src.func, "__wrapped__", None)
+        if wrapped is not None:
+            raise src.error(
+                UnsupportedSyntaxError,
+                f"this wrapper of {getattr(wrapped, '__qualname__', 'a function')} does more "
+                "than pass its arguments on (`return wrapped(*args, **kwargs)`), so sourcediff "
+                "cannot differentiate the wrapped function in its place", star,
+                hint="differentiate the wrapped function itself (`f.__wrapped__`), or write "
+                     "the wrapper's effect in the function")
         raise src.error(UnsupportedSyntaxError,
                         "functions with *args or **kwargs parameters are not supported", star,
                         hint="name each parameter explicitly")
+    lower_pragmas(src)   # `with sourcediff.checkpoint(...)`: the one accepted `with`
     for stmt in tree.body:
         Fence(src).visit(stmt)
     return src

@@ -24,7 +24,7 @@ from .. import nodes as N
 from ..errors import MissingRuleError
 from ..naming import DerivativeNames
 from .activity import SCALAR
-from .reverse import missing_rule
+from .reverse import dynamic_call, dynamic_parts, missing_rule
 from .templates import instantiate
 
 
@@ -99,7 +99,7 @@ class Forward:
             return [first, stmt]
         generated = op.kind == "call" and getattr(op.func, "__sourcediff_generated__", False)
         if target not in self.an.active and not generated:
-            return [stmt]
+            return [self.unit.plain_call(self.an, stmt)]
         if op.kind in ("call", "derivative"):
             call = self.unit.forward_call(self.an, stmt, op, force=generated)
             if call is not None:
@@ -149,6 +149,26 @@ class Forward:
             if isinstance(stmt.value, gast.List):
                 return N.gast_list(parts)
             return N.tuple_(parts)
+        if op.kind == "attribute":
+            tangent = self.tangent_of(op.args["x"])
+            if tangent is None:
+                return None
+            return N.call("_sd.attribute_tangent", [tangent, op.args["x"], N.const(op.label)])
+        if op.kind == "construct":
+            if not any(self.an.is_active(a) for a in op.args.values()):
+                return None
+            fields = gast.Dict(keys=[N.const(k) for k in op.args],
+                               values=[self.tangent_of(a) or N.const(0.0)
+                                       for a in op.args.values()])
+            return N.call("_sd.record_tangent", [stmt.value.func, fields])
+        if op.kind == "dynamic":
+            callee, args, keywords = dynamic_parts(self.an, stmt, op)
+            _, atoms = dynamic_call("dynamic_jvp", op, callee, args, keywords, None)
+            tangents = [(self.tangent_of(a) if a is not None else None) or N.const(None)
+                        for a in atoms]
+            call, _ = dynamic_call("dynamic_jvp", op, callee, args, keywords,
+                                   N.tuple_(tangents))
+            return call
         if op.kind == "unknown" and any(self.an.is_active(a) for a in op.args.values()):
             raise missing_rule(self.an, stmt, op)
         return None

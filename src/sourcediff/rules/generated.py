@@ -167,3 +167,39 @@ rule(rt.average_adjoint_a, "g, a, y, axis=None, weights=None, returned=False, ke
      adjoint={},
      tangent={"g": "_sd.average_adjoint_a(d[g], a, y, axis, weights, returned, keepdims)"},
      static="a, y, axis, returned, keepdims")
+
+# ---- builtins that build sequences (passes/iterators.py)
+rule(rt.as_tuple, "seq",
+     adjoint={"seq": "_sd.as_tuple_adjoint(d[y], seq)"},
+     tangent={"seq": "_sd.as_tuple(d[seq])"})
+rule(rt.as_tuple_adjoint, "g, seq",
+     adjoint={"g": "_sd.as_tuple(d[y])"},
+     tangent={"g": "_sd.as_tuple_adjoint(d[g], seq)"},
+     static="seq")
+rule(rt.unzip, "pairs",
+     adjoint={"pairs": "_sd.unzip_adjoint(d[y], pairs)"},
+     tangent={"pairs": "_sd.unzip_tangent(d[pairs], pairs)"})
+rule(rt.unzip_adjoint, "g, pairs",
+     adjoint={},
+     tangent={"g": "_sd.unzip_adjoint(d[g], pairs)"},
+     static="pairs")
+rule(rt.unzip_tangent, "t, pairs",
+     adjoint={},
+     tangent={"t": "_sd.unzip_tangent(d[t], pairs)"},
+     static="pairs")
+rule(rt.field_of, "g, name",
+     adjoint={},
+     tangent={"g": "_sd.field_of(d[g], name)"},
+     static="name")
+rule(rt.attribute_adjoint, "g, x, name",
+     adjoint={},
+     tangent={"g": "_sd.attribute_adjoint(d[g], x, name)"},
+     static="x, name")
+rule(rt.attribute_tangent, "t, x, name",
+     adjoint={},
+     tangent={"t": "_sd.attribute_tangent(d[t], x, name)"},
+     static="x, name")
+rule(rt.record_tangent, "cls, fields",
+     adjoint={},
+     tangent={"fields": "_sd.record_tangent(cls, d[fields])"},
+     static="cls")

@@ -203,7 +203,72 @@ def sinc_derivative(x, y):
     return np.where(x == 0, 0.0, (np.cos(np.pi * safe) - y) / safe)
 
 
-# ---- containers
+# ---- containers and records
+class Fields(dict):
+    """The derivative (or tangent) of an object that is not a list, tuple or dict: attribute
+    name -> derivative of that attribute (attributes not listed have derivative zero)."""
+
+
+class Attr(str):
+    """A path step that reads an object's attribute (`leaves`, `get_path`, `set_path`)."""
+
+
+_ATOMS = (int, float, complex, str, bytes, bool, type(None), np.ndarray, np.generic,
+          list, tuple, dict, range, slice, type(Ellipsis), type, np.ufunc)
+
+
+def _is_function_like(x):
+    """Functions, methods, builtins, partials and modules (duck-typed: an export of this module
+    imports nothing but numpy)."""
+    return (hasattr(x, "__code__") or hasattr(x, "__self__") and callable(x)
+            or type(x).__name__ in ("builtin_function_or_method", "module", "partial",
+                                    "method-wrapper", "wrapper_descriptor"))
+
+
+def record_fields(x):
+    """{attribute: value} of an object whose attributes are its data (a dataclass instance or
+    a plain instance), or None for anything else (numbers, arrays, containers, functions,
+    modules, classes, ...)."""
+    if isinstance(x, _ATOMS) or _is_function_like(x) or \
+            type(x).__module__ in ("builtins", "numpy", "functools"):
+        return None
+    fields = _dataclass_fields(x)
+    if fields is not None:
+        return {name: getattr(x, name) for name in fields}
+    data = getattr(x, "__dict__", None)
+    return dict(data) if isinstance(data, dict) else None
+
+
+def _dataclass_fields(x):
+    """The names of a dataclass instance's fields (those `__init__` takes), or None."""
+    fields = getattr(type(x), "__dataclass_fields__", None)
+    if fields is None:
+        return None
+    return [name for name, f in fields.items()
+            if getattr(f, "init", True) and repr(getattr(f, "_field_type", "_FIELD")) in (
+                "_FIELD", "'_FIELD'")]
+
+
+def _rebuild(x, items):
+    """A list or tuple of `x`'s type (named tuples included) holding `items`."""
+    if isinstance(x, tuple):
+        return type(x)(*items) if hasattr(x, "_fields") else type(x)(items)
+    return list(items)
+
+
+def _replaced(x, name, value):
+    """A shallow copy of the object `x` with its attribute `name` set to `value`."""
+    fields = _dataclass_fields(x)
+    if fields is not None:
+        values = {f: getattr(x, f) for f in fields}
+        values[name] = value
+        return type(x)(**values)
+    out = object.__new__(type(x))
+    out.__dict__.update(x.__dict__)
+    out.__dict__[name] = value
+    return out
+
+
 def add(a, b):
     """a + b for derivatives that may be containers (tuples and lists add elementwise)."""
     if isinstance(a, dict) or isinstance(b, dict):
@@ -211,16 +276,18 @@ def add(a, b):
             return b
         if _is_zero(b):
             return a
-        out = dict(a)
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            raise Refused("a derivative of a dict or an object met one of another structure")
+        out = type(a)(a)
         for k, v in b.items():
             out[k] = add(out[k], v) if k in out else v
         return out
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return type(a)(add(x, y) for x, y in zip(a, b, strict=True))
+        return _rebuild(a, [add(x, y) for x, y in zip(a, b, strict=True)])
     if isinstance(a, (tuple, list)):
-        return a if _is_zero(b) else type(a)(add(x, b) for x in a)
+        return a if _is_zero(b) else _rebuild(a, [add(x, b) for x in a])
     if isinstance(b, (tuple, list)):
-        return b if _is_zero(a) else type(b)(add(a, y) for y in b)
+        return b if _is_zero(a) else _rebuild(b, [add(a, y) for y in b])
     return a + b
 
 
@@ -284,9 +351,12 @@ def zero_like(x):
         return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32)
                              if x.dtype.kind in "biu" else x.dtype)
     if isinstance(x, (tuple, list)):
-        return type(x)(zero_like(v) for v in x)
+        return _rebuild(x, [zero_like(v) for v in x])
     if isinstance(x, dict):
         return {k: zero_like(v) for k, v in x.items()}
+    fields = record_fields(x)
+    if fields is not None:
+        return Fields({k: zero_like(v) for k, v in fields.items()})
     return 0.0
 
 
@@ -369,7 +439,7 @@ def zero_at(g, index):
                 out[i] = 0.0
         else:
             out[index] = 0.0
-        return type(g)(out) if isinstance(g, tuple) else out
+        return _rebuild(g, out)
     out = np.array(g, dtype=np.result_type(g, np.float64) if np.ndim(g) else float, copy=True)
     out[index] = 0.0
     return out
@@ -460,7 +530,10 @@ def _overlaps(a, n):
     elif isinstance(a, dict):
         items = a.items()
     else:
-        return []
+        fields = record_fields(a)
+        if fields is None:
+            return []
+        items = [(Attr(k), v) for k, v in fields.items()]
     out = []
     for key, part in items:
         out += [((key,) + path, ia, in_) for path, ia, in_ in _overlaps(part, n)]
@@ -472,7 +545,12 @@ def _part(g, path):
     for key in path:
         if _is_zero(g):
             return 0.0
-        g = g.get(key, 0.0) if isinstance(g, dict) else g[key]
+        if isinstance(g, dict):
+            g = g.get(key, 0.0)
+        elif isinstance(key, Attr):
+            g = getattr(g, key)
+        else:
+            g = g[key]
     return g
 
 
@@ -480,16 +558,21 @@ def _with_part(g, like, path, value):
     """`g` (a derivative shaped like `like`, maybe the zero 0.0) with `value` at `path`."""
     if not path:
         return value
+    head = path[0]
+    if isinstance(head, Attr):   # a record: its derivative is Fields
+        out = Fields(g) if isinstance(g, dict) else Fields()
+        out[str(head)] = _with_part(out.get(str(head), 0.0), getattr(like, head), path[1:],
+                                    value)
+        return out
     if _is_zero(g):
         g = zero_like(like) if isinstance(like, (list, tuple, dict)) else g
-    head = path[0]
     if isinstance(like, dict):
         out = dict(g)
         out[head] = _with_part(out.get(head, 0.0), like[head], path[1:], value)
         return out
     out = list(g)
     out[head] = _with_part(out[head], like[head], path[1:], value)
-    return type(g)(out) if isinstance(g, tuple) else out
+    return _rebuild(g, out)
 
 
 def _flat_dense(g, like):
@@ -707,9 +790,23 @@ def vjp_by_jvp(jvp_fn, args, g):
                         t = 1.0
                 tangents.append(t)
             _, out_dot = jvp_fn(*args, *tangents)
-            flat[j] = np.sum(np.asarray(out_dot) * g)
+            flat[j] = inner(out_dot, g)
         out.append(grad if shape else _float(flat[0]))
     return tuple(out)
+
+
+def inner(a, b):
+    """The inner product of two derivatives of one value (numbers, arrays, containers and
+    records, either possibly the zero 0.0)."""
+    if _is_zero(a) or _is_zero(b) or a is None or b is None:
+        return 0.0
+    if isinstance(a, dict) or isinstance(b, dict):
+        return sum(inner(v, b.get(k, 0.0)) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return sum(inner(x, y) for x, y in zip(a, b, strict=True))
+    if record_fields(a) is not None:
+        return sum(inner(v, getattr(b, k, 0.0)) for k, v in record_fields(a).items())
+    return float(np.sum(np.asarray(a) * np.asarray(b)))
 
 
 def broadcast_like(g, x):
@@ -744,9 +841,9 @@ def transpose_linear(fn, args, index, g):
             def part(v, i=i):
                 seq = [zero_like(e) for e in x]
                 seq[i] = v
-                return fn(*args[:index], type(x)(seq), *args[index + 1:])
+                return fn(*args[:index], _rebuild(x, seq), *args[index + 1:])
             parts.append(transpose_linear(part, (x[i],), 0, g))
-        return type(x)(parts)
+        return _rebuild(x, parts)
     shape = np.shape(x)
     out = np.zeros(shape, dtype=float)
     flat = out.reshape(-1)
@@ -785,6 +882,7 @@ def forward_gradient(jvp, args, wrt_index, wrt_tuple):
                 tangents = [tangent if k == i else zero_like(args[k]) for k in wrt_index]
                 value, out_dot = jvp(*args, *tangents)
                 check_scalar(value)
+                out_dot = np.reshape(out_dot, ()) if np.size(out_dot) == 1 else out_dot
                 if np.ndim(leaf):
                     get_path(grad, path).reshape(-1)[j] = out_dot
                 else:
@@ -794,35 +892,147 @@ def forward_gradient(jvp, args, wrt_index, wrt_tuple):
 
 
 def leaves(x, path=()):
-    """(path, leaf) for every number or array inside nested lists, tuples and dicts."""
+    """(path, leaf) for every number or array inside nested lists, tuples, dicts and records
+    (the attributes of dataclass and plain instances, as `Attr` steps)."""
     if isinstance(x, dict):
         for k, v in x.items():
-            yield from leaves(v, path + (k,))
+            yield from leaves(v, path + ((Attr(k) if isinstance(x, Fields) else k),))
     elif isinstance(x, (list, tuple)):
         for k, v in enumerate(x):
             yield from leaves(v, path + (k,))
     else:
-        yield path, x
+        fields = record_fields(x)
+        if fields is None:
+            yield path, x
+            return
+        for k, v in fields.items():
+            if isinstance(v, (float, int, np.ndarray, np.floating, list, tuple, dict)) and \
+                    not isinstance(v, bool) or record_fields(v) is not None:
+                yield from leaves(v, path + (Attr(k),))
 
 
 def get_path(x, path):
     for k in path:
-        x = x[k]
+        if isinstance(k, Attr) and not isinstance(x, dict):
+            x = getattr(x, k)
+        else:
+            x = x[k]
     return x
 
 
 def set_path(x, path, value):
-    """A copy of the container `x` with `value` at `path` (the leaf itself for `()`)."""
+    """A copy of the container or record `x` with `value` at `path` (the leaf for `()`)."""
     if not path:
         return value
     head, rest = path[0], path[1:]
+    if isinstance(head, Attr) and not isinstance(x, dict):
+        return _replaced(x, str(head), set_path(getattr(x, head), rest, value))
     if isinstance(x, dict):
-        out = dict(x)
+        out = type(x)(x)
         out[head] = set_path(x[head], rest, value)
         return out
     out = list(x)
     out[head] = set_path(x[head], rest, value)
-    return type(x)(out) if isinstance(x, tuple) else out
+    return _rebuild(x, out)
+
+
+def _differentiable(value):
+    return (isinstance(value, (float, np.ndarray, np.floating, list, tuple, dict))
+            or record_fields(value) is not None)
+
+
+def record_gradient(g, x, fields):
+    """The gradient with respect to the object `x`: a dataclass gives an instance of its class
+    (its numeric fields holding gradients, the others as in `x`); any other object a dict of
+    attribute -> gradient for its numeric attributes."""
+    g = {} if _is_zero(g) else g
+    grads = {k: gradient_like(g.get(k, 0.0), v) for k, v in fields.items()
+             if _differentiable(v)}
+    names = _dataclass_fields(x)
+    if names is not None:
+        return type(x)(**{f: grads.get(f, getattr(x, f)) for f in names})
+    return grads
+
+
+def attribute(x, name):
+    """`x.name` as generated code reads it (named tuples, dataclasses, plain objects)."""
+    return getattr(x, name)
+
+
+def attribute_adjoint(g, x, name):
+    """The adjoint of `y = x.name`: the derivative of `x` holding `g` at that attribute."""
+    if _is_zero(g):
+        return 0.0
+    if isinstance(x, (np.ndarray, np.generic)):
+        raise NoRule(f"no derivative rule for the array attribute .{name}")
+    if isinstance(x, tuple) and name in getattr(x, "_fields", ()):
+        out = [0.0] * len(x)
+        out[x._fields.index(name)] = g
+        return type(x)(*out)
+    return Fields({name: g})
+
+
+def attribute_tangent(t, x, name):
+    """The tangent of `y = x.name` given the tangent `t` of `x` (a record of tangents, the
+    named tuple of tangents, or the zero 0.0)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        raise NoRule(f"no derivative rule for the array attribute .{name}")
+    value = getattr(x, name)
+    if _is_zero(t):
+        return zero_like(value)
+    if isinstance(t, dict):
+        return t.get(name, zero_like(value))
+    if isinstance(t, tuple) and isinstance(x, tuple) and name in getattr(x, "_fields", ()):
+        return t[x._fields.index(name)]
+    return getattr(t, name)
+
+
+def as_tuple(seq):
+    """`tuple(seq)` of a list."""
+    return tuple(seq)
+
+
+def as_tuple_adjoint(g, seq):
+    return 0.0 if _is_zero(g) else list(g)
+
+
+def unzip(pairs):
+    """`list(zip(*pairs))`: the transpose of a sequence of equally long sequences."""
+    return list(zip(*pairs))
+
+
+def unzip_adjoint(g, pairs):
+    """The adjoint of `unzip(pairs)`: `g` (a list of tuples, maybe partly 0.0) transposed back
+    into the structure of `pairs`."""
+    if _is_zero(g):
+        return 0.0
+    width = len(g)
+    rows = []
+    for row in pairs:
+        parts = [0.0 if _is_zero(g[i]) else g[i][len(rows)] for i in range(width)]
+        rows.append(_rebuild(row, parts) if isinstance(row, (list, tuple)) else parts)
+    return _rebuild(pairs, rows) if isinstance(pairs, (list, tuple)) else rows
+
+
+def unzip_tangent(t, pairs):
+    return 0.0 if _is_zero(t) else unzip([zero_like(p) if _is_zero(p) else p for p in t])
+
+
+def field_of(g, name):
+    """The part of a record's derivative `g` (Fields, a named tuple, a dataclass gradient, or
+    the zero 0.0) that belongs to its field `name`."""
+    if _is_zero(g):
+        return 0.0
+    if isinstance(g, dict):
+        return g.get(name, 0.0)
+    return getattr(g, name)
+
+
+def record_tangent(cls, fields):
+    """The tangent of `cls(**fields)` (a named tuple of tangents; Fields for a dataclass)."""
+    if issubclass(cls, tuple):
+        return cls(*[fields.get(f, 0.0) for f in cls._fields])
+    return Fields(fields)
 
 
 # ---- outputs
@@ -831,9 +1041,10 @@ class NotScalarError(Exception):
 
 
 def check_scalar(y):
+    """A scalar output: a number, or an array of one element (shape (), (1,), (1, 1), ...)."""
     if type(y) is _float:
         return
-    if isinstance(y, (np.ndarray, np.generic)) and y.size == 1 and np.ndim(y) == 0:
+    if isinstance(y, (np.ndarray, np.generic)) and y.size == 1:
         return
     if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
         return
@@ -854,11 +1065,14 @@ def gradient_like(g, x):
     if isinstance(x, (tuple, list)):
         if _is_zero(g):
             g = [0.0] * len(x)
-        return type(x)(gradient_like(gi, xi) for gi, xi in zip(g, x, strict=True))
+        return _rebuild(x, [gradient_like(gi, xi) for gi, xi in zip(g, x, strict=True)])
     if isinstance(x, dict):
         if _is_zero(g):
             g = dict.fromkeys(x, 0.0)
         return {k: gradient_like(g.get(k, 0.0), v) for k, v in x.items()}
+    fields = record_fields(x)
+    if fields is not None:
+        return record_gradient(g, x, fields)
     if isinstance(x, np.floating):
         return type(x)(g)
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):

@@ -1,0 +1,201 @@
+"""Calls whose callee is only known at run time: a function held in a parameter or a local
+(`act(x)`, `gradf(x)`), a method of an object (`layer.forward(x)`), an object with `__call__`,
+a lambda or a `functools.partial` taken from a list or a dict.
+
+The primal calls the value as it is. The derivative asks sourcediff for the callee's own
+derivative (compiled on first use and cached like any other) at the same arguments: the adjoint
+sweep calls `dynamic_vjp`, which runs the callee's reverse-mode derivative on the restored
+arguments (recomputing the callee's primal once), and forward mode calls `dynamic_jvp`.
+
+Only the call's arguments and, for a method or a callable object, its receiver carry
+derivatives; values a callee closes over are constants (a closure made inside the differentiated
+function is inlined or refused by the compiler, so its captured values are never lost).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import linecache
+import math
+import types
+
+import numpy as np
+
+from .core import NoRule, _is_zero, record_fields, vjp_by_jvp, zero_like
+
+_WRAPPERS = {}     # id(callable) -> (callable, a Python function calling it, readable source)
+
+
+def _is_derivative(fn):
+    return getattr(fn, "__sourcediff_transform__", False) and hasattr(fn, "wrt_index")
+
+
+def _wrapper(fn, nargs):
+    """A plain Python function `lambda a0, a1, ...: fn(a0, a1, ...)` with a readable source,
+    for a callable sourcediff knows only by its rule (np.tanh, math.sin, ...)."""
+    key = (id(fn), nargs)
+    found = _WRAPPERS.get(key)
+    if found is not None and found[0] is fn:
+        return found[1]
+    params = ", ".join(f"a{i}" for i in range(nargs))
+    name = getattr(fn, "__name__", "callable")
+    name = name if name.isidentifier() else "callable"
+    filename = f"<sourcediff call of {name} #{len(_WRAPPERS) + 1}>"
+    text = f"def call_{name}({params}):\n    return FUNCTION({params})\n"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"FUNCTION": fn, "np": np, "math": math}
+    exec(compile(text, filename, "exec"), namespace)
+    wrapper = namespace[f"call_{name}"]
+    _WRAPPERS[key] = (fn, wrapper)
+    return wrapper
+
+
+def _target(fn, args, kwargs):
+    """(function to differentiate, its positional arguments, keyword arguments, index of the
+    receiver among the positional arguments or None) for calling `fn(*args, **kwargs)`."""
+    if isinstance(fn, types.MethodType):
+        return fn.__func__, (fn.__self__, *args), kwargs, 0
+    if isinstance(fn, functools.partial):
+        inner, inner_args, inner_kw, _ = _target(fn.func, (*fn.args, *args),
+                                                 {**fn.keywords, **kwargs})
+        return inner, inner_args, inner_kw, None
+    if isinstance(fn, types.FunctionType):
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None and _takes_star_args(fn):
+            return _target(wrapped, args, kwargs)
+        return fn, args, kwargs, None
+    if _is_derivative(fn):
+        return fn, args, kwargs, None
+    if type(fn).__module__.startswith("sourcediff"):
+        raise NoRule(f"differentiating through a call to {type(fn).__name__} (a jacobian, "
+                     "hessian or hvp) is not supported yet; compose grad and jvp instead")
+    if record_fields(fn) is not None and callable(fn):   # an object with __call__
+        return type(fn).__call__, (fn, *args), kwargs, 0
+    if kwargs:
+        raise NoRule(f"sourcediff cannot differentiate a call of {fn!r} with keyword "
+                     "arguments: pass them by position")
+    return _wrapper(fn, len(args)), args, {}, None
+
+
+def _takes_star_args(fn):
+    code = fn.__code__
+    return bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
+
+
+def _differentiable(value):
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (float, np.floating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fc"
+    if isinstance(value, (list, tuple, dict)):
+        return True
+    return record_fields(value) is not None
+
+
+def _bound(target, args, kwargs):
+    """The values of every parameter of `target`, in order (defaults filled in)."""
+    if _is_derivative(target):
+        values = list(args)
+        if kwargs:
+            values = list(target._bind(tuple(args), kwargs))
+        return list(target.params), values
+    sig = inspect.signature(target)
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return list(bound.arguments), list(bound.arguments.values())
+
+
+def _layout(fn, args, kwargs):
+    """(target, parameter values, for each slot of the call (fn, *args, *kwargs) the index of
+    the parameter it feeds or None)."""
+    target, full_args, full_kw, receiver = _target(fn, args, kwargs)
+    names, values = _bound(target, full_args, full_kw)
+    offset = len(full_args) - len(args)          # receiver / partial arguments come first
+    slots = [receiver]
+    slots += [offset + i for i in range(len(args))]
+    slots += [names.index(k) if k in names else None for k in kwargs]
+    return target, names, values, slots
+
+
+def _starred(results, star, nargs):
+    """Results per argument with those of a star-argument (from position `star` on) as one
+    list, in the starred sequence's place."""
+    if star is None:
+        return tuple(results)
+    results = list(results)
+    head, rest = results[:1 + star], results[1 + star:1 + nargs]
+    return (*head, rest, *results[1 + nargs:])
+
+
+def dynamic_vjp(fn, args, kwargs, g, star=None):
+    """The adjoints (of `fn` itself, then of each argument, then of each keyword value) of
+    `fn(*args, **kwargs)` for the output adjoint `g`; with `star`, the arguments from that
+    position on came from a star-argument and get one list of adjoints."""
+    n = 1 + len(args) + len(kwargs)
+    if _is_zero(g):
+        return _starred((0.0,) * n, star, len(args))
+    from ..api import jvp as _jvp
+    from ..api import vjp as _vjp
+    target, names, values, slots = _layout(fn, args, kwargs)
+    wrt = tuple(i for i in dict.fromkeys(s for s in slots if s is not None)
+                if _differentiable(values[i]))
+    if not wrt:
+        return _starred((0.0,) * n, star, len(args))
+    if _is_derivative(target):
+        grads = dict(zip(wrt, vjp_by_jvp(_jvp(target, wrt=wrt), values, g), strict=True))
+    else:
+        with _explained(fn, target):
+            _, found = _vjp(target, wrt=wrt)(*values, g)
+        grads = dict(zip(wrt, found, strict=True))
+    results = [grads.get(s, 0.0) if s is not None else 0.0 for s in slots]
+    return _starred(results, star, len(args))
+
+
+def dynamic_jvp(fn, args, kwargs, tangents, star=None):
+    """The tangent of `fn(*args, **kwargs)` given the tangents (of `fn` itself, then of each
+    argument, then of each keyword value; 0.0 or None for none; with `star`, the arguments
+    from that position on came from a star-argument, whose tangent is one sequence)."""
+    from ..api import jvp as _jvp
+    if star is not None:
+        seq = tangents[1 + star]
+        count = len(args) - star
+        parts = [None] * count if seq is None or _is_zero(seq) else list(seq)
+        tangents = (*tangents[:1 + star], *parts, *tangents[2 + star:])
+    target, names, values, slots = _layout(fn, args, kwargs)
+    given = {}
+    for slot, tangent in zip(slots, tangents, strict=True):
+        if slot is not None and tangent is not None and not _is_zero(tangent) \
+                and _differentiable(values[slot]):
+            given[slot] = tangent
+    wrt = tuple(sorted(given))
+    if not wrt:
+        return zero_like(fn(*args, **kwargs))
+    with _explained(fn, target):
+        _, out = _jvp(target, wrt=wrt)(*values, *[given[i] for i in wrt])
+    return out
+
+
+@contextlib.contextmanager
+def _explained(fn, target):
+    """A callable that only a stand-in function calls (one with no source and no rule): its
+    missing rule is reported at the user's call, not at the stand-in's line."""
+    from ..errors import MissingRuleError
+    try:
+        yield
+    except MissingRuleError as exc:
+        if target.__code__.co_filename.startswith("<sourcediff call of"):
+            raise NoRule(f"no derivative rule for {_describe(fn)} (called through a "
+                         "variable; register one with @sourcediff.adjoint)") from exc
+        raise
+
+
+def _describe(fn):
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else repr(fn)
+
+
+__all__ = ["dynamic_jvp", "dynamic_vjp"]
