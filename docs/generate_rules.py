@@ -41,9 +41,17 @@ What the columns mean:
   constants to the derivative.
 
 Operators are listed as the `operator` functions they stand for (`a * b` is `operator.mul`,
-`a @ b` is `operator.matmul`). `ndarray.NAME` is the method or attribute `x.NAME` on an array.
-The `sourcediff.runtime` entries are helpers that generated code calls; they have rules so that
-generated code can itself be differentiated again (higher-order derivatives).
+`a @ b` is `operator.matmul`). `ndarray.NAME` is the method or attribute `x.NAME` on an array,
+and `CLASS.*` every method of an instance of CLASS (`rng.normal(...)` for a module-level
+`rng = np.random.default_rng(0)`). The `sourcediff.runtime` entries are helpers that generated
+code calls; they have rules so that generated code can itself be differentiated again
+(higher-order derivatives).
+
+The SciPy rules (and the runtime helpers they call) are listed whether or not SciPy is
+installed; they register the first time sourcediff looks a function up after SciPy has been
+imported, so importing sourcediff never imports SciPy. `scipy.stats.norm.logpdf` and the other
+distribution entries are the methods of the distribution objects `scipy.stats` defines (a frozen
+distribution, `norm(0, 1).logpdf(x)`, has no rule).
 
 Add your own rules with `@sourcediff.adjoint(func)` and `@sourcediff.tangent(func)`, or declare a
 function nondifferentiable with `sourcediff.nondifferentiable(func)` (see the
@@ -57,6 +65,7 @@ GROUPS = [
     ("NumPy", lambda name: name.startswith("numpy.") and not name.startswith("numpy.linalg.")),
     ("numpy.linalg", lambda name: name.startswith("numpy.linalg.")),
     ("ndarray methods and attributes", lambda name: name.startswith("ndarray.")),
+    ("SciPy", lambda name: name.startswith("scipy.")),
     ("sourcediff runtime helpers", lambda name: name.startswith("sourcediff.")),
 ]
 

@@ -590,80 +590,164 @@ def _wrapper_source(i, s):
             f"def line_{i}(t):\n{lift}{body}    return np.sum(W_{i} * ({s.expr}))\n\n\n")
 
 
+class Table:
+    """A spec table and the checks every spec gets (tests/test_rules_scipy.py has its own)."""
+
+    def __init__(self, specs, module_name, imports):
+        self.specs = specs
+        self.module_name = module_name
+        self.imports = imports
+        self.fd = {}
+
+    def build(self, tmp_path_factory):
+        """The generated module of wrappers, with each W_i set to a fixed random array of the
+        shape of spec i's output (computed by running the expression once)."""
+        text = self.imports + "\n\n\n"
+        text += "".join(_wrapper_source(i, s) for i, s in enumerate(self.specs))
+        path = tmp_path_factory.mktemp("rules") / f"{self.module_name}.py"
+        path.write_text(text)
+        module_spec = importlib.util.spec_from_file_location(self.module_name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[self.module_name] = module
+        module_spec.loader.exec_module(module)
+        for i in range(len(self.specs)):
+            out = getattr(module, f"value_{i}")(*self.args(i))
+            rng = np.random.default_rng(1000 + i)
+            setattr(module, f"W_{i}", rng.standard_normal(np.shape(out)))
+            for k, (x, v) in enumerate(zip(self.args(i), self.direction(i), strict=True)):
+                setattr(module, f"X_{i}_{k}", x)
+                setattr(module, f"V_{i}_{k}", v)
+        return module
+
+    def args(self, i, dtype=None):
+        rng = np.random.default_rng(i)
+        args = [_sample(arg, rng) for arg in self.specs[i].args]
+        if dtype is not None:
+            args = [a.astype(dtype) if isinstance(a, np.ndarray) else a for a in args]
+        return args
+
+    def direction(self, i):
+        """A fixed random direction in the space of spec i's arguments."""
+        rng = np.random.default_rng(2000 + i)
+        return [rng.standard_normal(np.shape(a)) if isinstance(a, np.ndarray) else 0.7
+                for a in self.args(i)]
+
+    def wrt(self, i):
+        return tuple(range(len(self.specs[i].args)))
+
+    def reference(self, wrappers, i):
+        if i not in self.fd:
+            s = self.specs[i]
+            self.fd[i] = central_fd(getattr(wrappers, f"f_{i}"), self.args(i), self.wrt(i),
+                                    step=s.step)
+        return self.fd[i]
+
+    def f32_cases(self):
+        return [i for i, s in enumerate(self.specs) if s.f32 and any(a.shape for a in s.args)]
+
+    # ---- the checks (the tests below say what each one checks)
+    def check_fd(self, wrappers, i, mode):
+        s = self.specs[i]
+        f = getattr(wrappers, f"f_{i}")
+        got = sourcediff.grad(f, wrt=self.wrt(i), mode=mode)(*self.args(i))
+        assert_close(got, self.reference(wrappers, i), rtol=s.rtol, atol=s.atol)
+
+    def check_zero_adjoint(self, wrappers, i):
+        f = getattr(wrappers, f"z_{i}")
+        args = self.args(i)
+        got = sourcediff.grad(f, wrt=self.wrt(i))(*args, -1.0)
+        zeros = tuple(np.zeros_like(a) if isinstance(a, np.ndarray) else 0.0 for a in args)
+        assert_close(got, zeros, rtol=0.0, atol=0.0)
+        taken = sourcediff.grad(f, wrt=self.wrt(i))(*args, 1.0)
+        assert_close(taken, self.reference(wrappers, i), rtol=self.specs[i].rtol,
+                     atol=self.specs[i].atol)
+
+    def check_second(self, wrappers, i):
+        s = self.specs[i]
+        f = getattr(wrappers, f"f_{i}")
+        args = self.args(i)
+        wrt = self.wrt(i)
+        vs = self.direction(i)
+        second = sourcediff.jvp(sourcediff.grad(f, wrt=wrt), wrt=wrt)
+        if not s.second:
+            with pytest.raises(SourceDiffError):
+                second(*args, *vs)
+            return
+        _, got = second(*args, *vs)
+        h = 1e-5
+        grad = sourcediff.grad(f, wrt=wrt)
+        plus = grad(*[a + h * v for a, v in zip(args, vs, strict=True)])
+        minus = grad(*[a - h * v for a, v in zip(args, vs, strict=True)])
+        expected = tuple((p - m) / (2 * h) for p, m in zip(plus, minus, strict=True))
+        expected = tuple(float(e) if isinstance(a, float) else np.asarray(e, dtype=float)
+                         for e, a in zip(expected, args, strict=True))
+        assert_close(tuple(got), expected, rtol=1e-4, atol=1e-5)
+
+    def check_reverse_over_reverse(self, wrappers, i):
+        line = getattr(wrappers, f"line_{i}")
+        second = sourcediff.grad(sourcediff.grad(line))
+        if not self.specs[i].second:
+            with pytest.raises(SourceDiffError):
+                second(0.0)
+            return
+        h = 1e-5
+        first = sourcediff.grad(line)
+        assert_close(second(0.0), (first(h) - first(-h)) / (2 * h), rtol=1e-4, atol=1e-5)
+
+    def check_float32(self, wrappers, i, monkeypatch):
+        f = getattr(wrappers, f"g_{i}")
+        monkeypatch.setattr(wrappers, f"W_{i}", np.asarray(getattr(wrappers, f"W_{i}"),
+                                                           dtype=np.float32))
+        args = self.args(i, np.float32)
+        in_float32 = np.asarray(f(*args)).dtype == np.float32
+        seen = []
+        original = runtime.gradient_like
+
+        def recording(g, x):
+            if isinstance(x, np.ndarray) and isinstance(g, (np.ndarray, np.generic)):
+                seen.append((np.asarray(g).dtype, x.dtype))
+            return original(g, x)
+
+        monkeypatch.setattr(runtime, "gradient_like", recording)
+        got = sourcediff.grad(f, wrt=self.wrt(i))(*args)
+        tangents = [np.ones_like(a) if isinstance(a, np.ndarray) else 1.0 for a in args]
+        _, out_dot = sourcediff.jvp(f, wrt=self.wrt(i))(*args, *tangents)
+        if in_float32:
+            assert all(gd == np.float32 for gd, xd in seen if xd == np.float32), seen
+            if all(a.shape is not None for a in self.specs[i].args):
+                # (a Python-float tangent is widened to float64 by the forward machinery)
+                assert np.asarray(out_dot).dtype == np.float32
+        reference = sourcediff.grad(f, wrt=self.wrt(i))(*[np.asarray(a, dtype=np.float64)
+                                                          if isinstance(a, np.ndarray) else a
+                                                          for a in args])
+        for g32, g64 in zip(got, reference, strict=True):
+            assert np.asarray(g32).dtype == np.asarray(g64).dtype or \
+                np.asarray(g32).dtype == np.float32
+            np.testing.assert_allclose(g32, g64, rtol=2e-3,
+                                       atol=2e-3 * (1 + np.max(np.abs(g64))))
+
+
+TABLE = Table(SPECS, "generated_rule_wrappers",
+              "import math\nimport operator\n\nimport numpy as np")
+args_of, _wrt = TABLE.args, TABLE.wrt
+
+
 @pytest.fixture(scope="session")
 def wrappers(tmp_path_factory):
-    """The generated module of wrappers, with each W_i set to a fixed random array of the
-    shape of spec i's output (computed by running the expression once)."""
-    text = "import math\nimport operator\n\nimport numpy as np\n\n\n"
-    text += "".join(_wrapper_source(i, s) for i, s in enumerate(SPECS))
-    path = tmp_path_factory.mktemp("rules") / "generated_rule_wrappers.py"
-    path.write_text(text)
-    module_spec = importlib.util.spec_from_file_location("generated_rule_wrappers", path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules["generated_rule_wrappers"] = module
-    module_spec.loader.exec_module(module)
-    for i in range(len(SPECS)):
-        out = getattr(module, f"value_{i}")(*args_of(i))
-        rng = np.random.default_rng(1000 + i)
-        setattr(module, f"W_{i}", rng.standard_normal(np.shape(out)))
-        for k, (x, v) in enumerate(zip(args_of(i), _direction(i), strict=True)):
-            setattr(module, f"X_{i}_{k}", x)
-            setattr(module, f"V_{i}_{k}", v)
-    return module
-
-
-def args_of(i, dtype=None):
-    rng = np.random.default_rng(i)
-    args = [_sample(arg, rng) for arg in SPECS[i].args]
-    if dtype is not None:
-        args = [a.astype(dtype) if isinstance(a, np.ndarray) else a for a in args]
-    return args
-
-
-def _direction(i):
-    """A fixed random direction in the space of spec i's arguments."""
-    rng = np.random.default_rng(2000 + i)
-    return [rng.standard_normal(np.shape(a)) if isinstance(a, np.ndarray) else 0.7
-            for a in args_of(i)]
-
-
-def _wrt(i):
-    return tuple(range(len(SPECS[i].args)))
-
-
-_FD = {}
-
-
-def _reference(wrappers, i):
-    if i not in _FD:
-        s = SPECS[i]
-        _FD[i] = central_fd(getattr(wrappers, f"f_{i}"), args_of(i), _wrt(i), step=s.step)
-    return _FD[i]
+    return TABLE.build(tmp_path_factory)
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("i", range(len(SPECS)), ids=IDS)
 def test_rule_matches_fd(wrappers, i, mode):
-    s = SPECS[i]
-    f = getattr(wrappers, f"f_{i}")
-    got = sourcediff.grad(f, wrt=_wrt(i), mode=mode)(*args_of(i))
-    assert_close(got, _reference(wrappers, i), rtol=s.rtol, atol=s.atol)
+    TABLE.check_fd(wrappers, i, mode)
 
 
-ZERO = list(range(len(SPECS)))
-
-
-@pytest.mark.parametrize("i", ZERO, ids=[IDS[i] for i in ZERO])
+@pytest.mark.parametrize("i", range(len(SPECS)), ids=IDS)
 def test_rule_with_a_zero_adjoint(wrappers, i):
     """The rule's result is used only in the branch not taken: its adjoint is the zero the
     reverse sweep materializes (the float 0.0), and every gradient is zero."""
-    f = getattr(wrappers, f"z_{i}")
-    args = args_of(i)
-    got = sourcediff.grad(f, wrt=_wrt(i))(*args, -1.0)
-    zeros = tuple(np.zeros_like(a) if isinstance(a, np.ndarray) else 0.0 for a in args)
-    assert_close(got, zeros, rtol=0.0, atol=0.0)
-    taken = sourcediff.grad(f, wrt=_wrt(i))(*args, 1.0)
-    assert_close(taken, _reference(wrappers, i), rtol=SPECS[i].rtol, atol=SPECS[i].atol)
+    TABLE.check_zero_adjoint(wrappers, i)
 
 
 @pytest.mark.parametrize("i", range(len(SPECS)), ids=IDS)
@@ -673,25 +757,7 @@ def test_second_derivatives(wrappers, i):
     test_rule_matches_fd checks against finite differences of the function. Specs marked
     `second=False` must refuse with a SourceDiffError instead (a rule without second
     derivatives), never give a wrong number."""
-    s = SPECS[i]
-    f = getattr(wrappers, f"f_{i}")
-    args = args_of(i)
-    wrt = _wrt(i)
-    vs = _direction(i)
-    second = sourcediff.jvp(sourcediff.grad(f, wrt=wrt), wrt=wrt)
-    if not s.second:
-        with pytest.raises(SourceDiffError):
-            second(*args, *vs)
-        return
-    _, got = second(*args, *vs)
-    h = 1e-5
-    grad = sourcediff.grad(f, wrt=wrt)
-    plus = grad(*[a + h * v for a, v in zip(args, vs, strict=True)])
-    minus = grad(*[a - h * v for a, v in zip(args, vs, strict=True)])
-    expected = tuple((p - m) / (2 * h) for p, m in zip(plus, minus, strict=True))
-    expected = tuple(float(e) if isinstance(a, float) else np.asarray(e, dtype=float)
-                     for e, a in zip(expected, args, strict=True))
-    assert_close(tuple(got), expected, rtol=1e-4, atol=1e-5)
+    TABLE.check_second(wrappers, i)
 
 
 @pytest.mark.parametrize("i", range(len(SPECS)), ids=IDS)
@@ -699,15 +765,7 @@ def test_second_derivative_by_reverse_over_reverse(wrappers, i):
     """grad(grad(line)) for the function restricted to the line args + t v (so that it is
     scalar to scalar): reverse mode over the generated reverse-mode code, which uses the
     adjoint rules of the runtime helpers, against central differences of grad(line)."""
-    line = getattr(wrappers, f"line_{i}")
-    second = sourcediff.grad(sourcediff.grad(line))
-    if not SPECS[i].second:
-        with pytest.raises(SourceDiffError):
-            second(0.0)
-        return
-    h = 1e-5
-    first = sourcediff.grad(line)
-    assert_close(second(0.0), (first(h) - first(-h)) / (2 * h), rtol=1e-4, atol=1e-5)
+    TABLE.check_reverse_over_reverse(wrappers, i)
 
 
 def _flat(x):
@@ -747,17 +805,24 @@ def test_linear_helper_rules_are_transposes(wrappers, monkeypatch):
     rng = np.random.default_rng(3)
     checked = 0
     for helper, (args, out) in calls.items():
-        rule = registry.RULES[id(helper)]
-        values = dict(zip(rule.params, args, strict=False))
-        for param, adjoint in rule.adjoint.items():
-            u = _random_like(values[param], rng)
-            w = _random_like(out, rng)
-            t = _evaluate(rule.tangent[param], {**values, f"d_{param}": u})
-            a = _evaluate(adjoint, {**values, "d_y": w})
-            lhs, rhs = _flat(t) @ _flat(w), _flat(u) @ _flat(a)
-            assert abs(lhs - rhs) <= 1e-9 * (1 + abs(lhs)), (rule.name, param, lhs, rhs)
-            checked += 1
+        checked += assert_transposes(registry.RULES[id(helper)], args, out, rng)
     assert checked >= len(calls)
+
+
+def assert_transposes(rule, args, out, rng):
+    """<T(u), w> == <u, A(w)> for each parameter's tangent T and adjoint A templates of
+    `rule` at `args` (out = its value there), u and w random; returns how many were checked."""
+    values = dict(zip(rule.params, args, strict=False), y=out)
+    checked = 0
+    for param, adjoint in rule.adjoint.items():
+        u = _random_like(values[param], rng)
+        w = _random_like(out, rng)
+        t = _evaluate(rule.tangent[param], {**values, f"d_{param}": u})
+        a = _evaluate(adjoint, {**values, "d_y": w})
+        lhs, rhs = _flat(t) @ _flat(w), _flat(u) @ _flat(a)
+        assert abs(lhs - rhs) <= 1e-9 * (1 + abs(lhs)), (rule.name, param, lhs, rhs)
+        checked += 1
+    return checked
 
 
 # ---- every rule has a spec ----------------------------------------------------------------------
@@ -784,13 +849,14 @@ METHOD_CARRIERS = (runtime.reshape_method, runtime.transpose_method, runtime.ast
 def _table_rules():
     """The rules of the table (numpy, operators, builtins, math) and the ndarray methods.
 
-    Left out: user rules, the method carriers above, and the rules for the runtime helpers that
-    generated code calls (rules/generated.py, exercised by the higher-order tests); the
-    `runtime.append` rule behind `list.append` belongs to the table.
+    Left out: user rules, the method carriers above, the rules for the runtime helpers that
+    generated code calls (rules/generated.py, exercised by the higher-order tests), and the
+    SciPy rules (tests/test_rules_scipy.py); the `runtime.append` rule behind `list.append`
+    belongs to the table.
     """
     carriers = {id(f) for f in METHOD_CARRIERS}
     rules = [r for key, r in registry.RULES.items()
-             if not r.user and key not in carriers
+             if not r.user and key not in carriers and not r.name.startswith("scipy.")
              and (not (getattr(r.func, "__module__", "") or "").startswith(runtime.__name__)
                   or r.func is runtime.append)]
     methods = {name: r for name, r in registry.METHODS.items() if r.adjoint or r.tangent}
@@ -878,6 +944,75 @@ def test_conventions_at_ties_and_kinks(func, args, expected):
         assert_close(got, tuple(expected), rtol=1e-12, atol=1e-12)
 
 
+# ---- random numbers are constants; rules and declarations for bound methods --------------------
+GLOBAL_RNG = np.random.default_rng(0)
+
+
+def draw_with_active_loc(x):
+    return np.sum(x * GLOBAL_RNG.normal(loc=x, size=3))
+
+
+def draw_in_zero_term(x):
+    return np.sum(x ** 2) + 0.0 * np.sum(GLOBAL_RNG.standard_normal(3) * x)
+
+
+def global_randn(x):
+    return np.sum(x * np.random.randn(3))
+
+
+def permutation_of_active(x):
+    return np.sum(GLOBAL_RNG.permutation(x) * np.arange(3.0))
+
+
+def test_random_draws_are_constants():
+    """Draws from a module-level Generator and np.random's functions carry no derivative (the
+    gradient of sum(x * draw) is the draw), in both modes; a permutation of an active value
+    has no rule and is refused, naming the method."""
+    global GLOBAL_RNG
+    x = np.array([0.5, -1.0, 2.0])
+    GLOBAL_RNG = np.random.default_rng(3)
+    got = sourcediff.grad(draw_with_active_loc)(x)
+    assert_close(got, np.random.default_rng(3).normal(loc=x, size=3), rtol=1e-12, atol=0.0)
+    np.random.seed(5)
+    got = sourcediff.grad(global_randn)(x)
+    np.random.seed(5)
+    assert_close(got, np.random.randn(3), rtol=1e-12, atol=0.0)
+    for mode in MODES:
+        assert_close(sourcediff.grad(draw_in_zero_term, mode=mode)(x), 2.0 * x, rtol=1e-12,
+                     atol=0.0)
+        with pytest.raises(sourcediff.MissingRuleError, match="permutation"):
+            sourcediff.grad(permutation_of_active, mode=mode)(x)
+    names = dict(registry.rule_listing())
+    assert names["numpy.random.Generator.*"] == names["numpy.random.seed"] == \
+        ["nondifferentiable"]
+
+
+class _Scaler:
+    def __init__(self, k):
+        self.k = k
+
+    def apply(self, x):
+        return self.k * x
+
+
+def test_rules_for_bound_methods_are_found_again():
+    """`obj.method` is a new object at every read: a rule registered for one is found for
+    the next (the same instance and name), not for another instance's."""
+    first, second = _Scaler(2.0), _Scaler(3.0)
+    try:
+        registry.rule(first.apply, "x", adjoint={"x": "d[y] * 2.0"},
+                      tangent={"x": "d[x] * 2.0"})
+        registry.nondifferentiable(second.apply)
+        assert registry.lookup(first.apply) is not None
+        assert registry.lookup(second.apply) is None
+        assert registry.is_nondifferentiable(second.apply)
+        assert not registry.is_nondifferentiable(first.apply)
+        assert not registry.is_nondifferentiable(_Scaler(1.0).apply)
+    finally:
+        registry.RULES.pop(registry._key(first.apply), None)
+        registry.NONDIFFERENTIABLE.pop(registry._key(second.apply), None)
+
+
 # ---- what the table refuses ---------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("func", [
@@ -897,7 +1032,7 @@ def test_unsupported_second_derivative_is_refused():
 
 
 # ---- float32 stays float32 ----------------------------------------------------------------------
-F32 = [i for i, s in enumerate(SPECS) if s.f32 and any(a.shape for a in s.args)]
+F32 = TABLE.f32_cases()
 
 
 @pytest.mark.parametrize("i", F32, ids=[IDS[i] for i in F32])
@@ -907,32 +1042,4 @@ def test_float32_derivatives_stay_float32(wrappers, i, monkeypatch):
     casting back) and the output tangent are float32; and they are close to the float64
     derivatives. The check contracts with `np.vdot(W, ...)` (a float32 W): its rule keeps the
     dtype of the seed."""
-    f = getattr(wrappers, f"g_{i}")
-    monkeypatch.setattr(wrappers, f"W_{i}", np.asarray(getattr(wrappers, f"W_{i}"),
-                                                       dtype=np.float32))
-    args = args_of(i, np.float32)
-    in_float32 = np.asarray(f(*args)).dtype == np.float32
-    seen = []
-    original = runtime.gradient_like
-
-    def recording(g, x):
-        if isinstance(x, np.ndarray) and isinstance(g, (np.ndarray, np.generic)):
-            seen.append((np.asarray(g).dtype, x.dtype))
-        return original(g, x)
-
-    monkeypatch.setattr(runtime, "gradient_like", recording)
-    got = sourcediff.grad(f, wrt=_wrt(i))(*args)
-    tangents = [np.ones_like(a) if isinstance(a, np.ndarray) else 1.0 for a in args]
-    _, out_dot = sourcediff.jvp(f, wrt=_wrt(i))(*args, *tangents)
-    if in_float32:
-        assert all(gd == np.float32 for gd, xd in seen if xd == np.float32), seen
-        if all(a.shape is not None for a in SPECS[i].args):
-            # (a Python-float tangent is widened to float64 by the forward machinery)
-            assert np.asarray(out_dot).dtype == np.float32
-    reference = sourcediff.grad(f, wrt=_wrt(i))(*[np.asarray(a, dtype=np.float64)
-                                                  if isinstance(a, np.ndarray) else a
-                                                  for a in args])
-    for g32, g64 in zip(got, reference, strict=True):
-        assert np.asarray(g32).dtype == np.asarray(g64).dtype or np.asarray(g32).dtype == \
-            np.float32
-        np.testing.assert_allclose(g32, g64, rtol=2e-3, atol=2e-3 * (1 + np.max(np.abs(g64))))
+    TABLE.check_float32(wrappers, i, monkeypatch)

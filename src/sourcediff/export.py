@@ -1,4 +1,5 @@
-"""Export a derivative as a standalone Python module that needs only numpy and math.
+"""Export a derivative as a standalone Python module that needs only numpy and math (and
+SciPy, when the function calls it).
 
 The module holds, in order: the imports the code reads (numpy and math under the names the code
 uses), the `sourcediff.runtime` helpers the generated code calls (copied from its modules, renamed
@@ -8,7 +9,9 @@ user's own functions the derivative calls, the generated derivative source exact
 arguments as FUNC and returns exactly what `sourcediff.grad(FUNC, ...)` returns.
 
 Module-level *values* of the user's module (constants, arrays, objects) are not exported: the
-export stops with an `ExportError` naming them.
+export stops with an `ExportError` naming them. SciPy modules and the SciPy objects the rule
+table knows (functions, ufuncs, the scipy.stats distributions) are imported by the export like
+numpy's, and so are the SciPy modules the copied helpers read.
 """
 
 from __future__ import annotations
@@ -242,6 +245,10 @@ class _Namespace:
                 if self.bind(name, value, where):
                     self.imports[name] = f"import {value.__name__} as {name}"
                 return
+            if _is_scipy(value.__name__):
+                if self.bind(name, value, where):
+                    self.imports[name] = _scipy_imports(name, value, attrs)
+                return
             if value.__name__ == "sourcediff" or value.__name__.startswith("sourcediff."):
                 # only stop_gradient (the identity) can appear in code that is exported
                 others = [a for a in attrs if a != "stop_gradient"]
@@ -260,7 +267,7 @@ class _Namespace:
                 self.runtime.add("stop_gradient")
                 self.aliases[name] = f"{name} = _sd_stop_gradient"
             return
-        imported = _library_function(value)
+        imported = _library_function(value) or _scipy_object(value, name)
         if imported is not None:
             if self.bind(name, value, where):
                 module, attr = imported
@@ -327,6 +334,53 @@ def _library_function(value):
         if mod is not None and getattr(mod, name, None) is value:
             return owner, name
     return None
+
+
+def _is_scipy(module_name):
+    return module_name == "scipy" or module_name.startswith("scipy.")
+
+
+def _scipy_imports(name, module, attrs):
+    """The import lines that bind `name` to the SciPy module `module` with the submodules the
+    code reads from it (`scipy.linalg.solve` needs `import scipy.linalg`)."""
+    lines = []
+    if name == module.__name__.split(".")[0] and name == "scipy":
+        subs = [a for a in attrs if isinstance(getattr(module, a, None), types.ModuleType)]
+        lines = [f"import scipy.{a}" for a in subs] or ["import scipy"]
+    elif module.__name__ == name:
+        lines = [f"import {name}"]
+    else:
+        lines = [f"import {module.__name__} as {name}"]
+    return "\n".join(lines)
+
+
+_SCIPY_MODULES = ("scipy.special", "scipy.stats", "scipy.linalg")
+
+
+def _scipy_object(value, name):
+    """(module, name) to import a SciPy function or distribution object by, or None: the
+    public SciPy modules the rule table covers, searched for the object itself."""
+    for module_name in _SCIPY_MODULES:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        if getattr(module, name, None) is value:
+            return module_name, name
+        for attr, obj in vars(module).items():
+            if obj is value and not attr.startswith("_"):
+                return module_name, attr
+    return None
+
+
+def _helper_scipy_imports(helpers):
+    """`import scipy.<sub>` for each SciPy submodule the copied runtime helpers read."""
+    subs = set()
+    for text in helpers:
+        for node in ast.walk(ast.parse(text)):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id == "scipy"):
+                subs.add(node.attr)
+    return {f"import scipy.{sub}" for sub in subs}
 
 
 def _lookup_in(globals_, closure):
@@ -532,19 +586,24 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     usage = f"sourcediff export {origin} -o FILE.py"
     if mode != "reverse":
         usage += f" --mode {mode}"
+    imports = {"import numpy as _np"}
+    if "_math" in helper_reads:
+        imports.add("import math as _math")
+    imports.update(line for lines in ns.imports.values() for line in lines.split("\n"))
+    if "scipy" in helper_reads:
+        imports |= _helper_scipy_imports(helpers)
+    needs = "numpy and math"
+    if any(re.match(r"(import|from) scipy\b", line) for line in imports):
+        needs = "numpy, math and scipy"
     doc = "\n".join([
         f'"""The gradient of {origin}, exported by sourcediff {sourcediff.__version__} '
         f"({mode} mode).",
         "",
         f"    {public}({', '.join(params)}) -> d {func.__name__} / d {wrt_desc}",
         "",
-        "Standalone: needs only numpy and math. Regenerate it with",
+        f"Standalone: needs only {needs}. Regenerate it with",
         f"    {usage}",
         '"""'])
-    imports = {"import numpy as _np"}
-    if "_math" in helper_reads:
-        imports.add("import math as _math")
-    imports.update(ns.imports.values())
     namespace = ["class _sd:", '    """The runtime helpers, as the generated code calls them."""',
                  ""]
     for helper in sorted(runtime_reads):

@@ -1,10 +1,11 @@
 """Derivative rules, as templates in which `d[x]` stands for the derivative of `x`.
 
-`registry` holds the machinery; `builtin` (operators, builtins, `math`) and `numpy` hold the
-table itself. Importing this package loads them, in that order, explicitly.
+`registry` holds the machinery; `builtin` (operators, builtins, `math`), `numpy` and `scipy`
+hold the table itself. Importing this package loads them, in that order, explicitly (`scipy`
+registers its rules only when SciPy imports).
 """
 
-from . import builtin, generated, numpy  # noqa: F401  (the table modules register rules)
+from . import builtin, generated, numpy, scipy  # noqa: F401  (the table modules register rules)
 from .registry import (  # noqa: F401
     NONDIFFERENTIABLE,
     Rule,

@@ -11,7 +11,9 @@ each argument's shape by `_sd.unbroadcast` (only where shapes may differ).
 from __future__ import annotations
 
 import inspect
+import sys
 import textwrap
+import threading
 import types
 from dataclasses import dataclass, field
 
@@ -24,7 +26,9 @@ RULES = {}        # id(func) -> Rule; a bound method: ("bound", id(instance), na
 METHODS = {}      # ndarray method or attribute name -> Rule (receiver first)
 NONDIFFERENTIABLE = {}   # id(func) -> display name; outputs carry no derivative
 NONDIFFERENTIABLE_CLASSES = {}   # id(class) -> (class, display name, method names left out)
-UNAVAILABLE = {}  # display name -> modes: rules declared for a library that is not installed
+DECLARED = {}     # display name -> modes: rules of a table that registers on first use
+_LOADERS = []     # [module name, loader, done]: tables to register once that module imports
+_LOADING = threading.RLock()
 _KEEP = []        # keeps registered objects alive so their ids stay unique
 VERSION = [0]     # bumped by every registration after import, so compiled code can go stale
 
@@ -207,13 +211,39 @@ def lookup(func):
     rule_ = RULES.get(id(func))
     if rule_ is None and _bound_self(func) is not None:
         rule_ = RULES.get(_key(func))
+    if rule_ is None and load_pending():
+        return lookup(func)
     return rule_
 
 
-def unavailable(name, adjoint, tangent):
-    """Record a rule whose library is not installed, so the listing (`sourcediff rules`,
-    docs/rules.md) is the same with or without it."""
-    UNAVAILABLE[name] = [m for m, t in (("reverse", adjoint), ("forward", tangent)) if t]
+def declare(name, adjoint=None, tangent=None, nondifferentiable=False):
+    """List a rule of a table that registers later (or never, without its library), so the
+    listing (`sourcediff rules`, docs/rules.md) is the same with or without the library."""
+    DECLARED[name] = ["nondifferentiable"] if nondifferentiable else \
+        [m for m, t in (("reverse", adjoint), ("forward", tangent)) if t]
+
+
+def lazy(module, loader):
+    """Run `loader()` (which registers a table's rules) once, the first time a lookup misses
+    after `module` has been imported: importing sourcediff does not import SciPy."""
+    _LOADERS.append([module, loader, False])
+
+
+def load_pending():
+    """Run the lazy loaders whose module is imported; whether any ran."""
+    ran = False
+    for entry in _LOADERS:
+        if not entry[2] and entry[0] in sys.modules:
+            with _LOADING:
+                if not entry[2]:
+                    entry[2] = True
+                    try:
+                        entry[1]()
+                    except BaseException:
+                        entry[2] = False
+                        raise
+                    ran = True
+    return ran
 
 
 def lookup_method(name):
@@ -317,6 +347,6 @@ def rule_listing():
         rows[name] = ["nondifferentiable"]
     for _, name, _exclude in NONDIFFERENTIABLE_CLASSES.values():
         rows[f"{name}.*"] = ["nondifferentiable"]
-    for name, modes in UNAVAILABLE.items():
+    for name, modes in DECLARED.items():
         rows.setdefault(name, modes)
     return sorted(rows.items())
