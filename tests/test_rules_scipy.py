@@ -317,6 +317,11 @@ def solve_diagonal_kind(x):
     return np.sum(scipy.linalg.solve(np.diag(x) + np.eye(3), x, assume_a="diagonal"))
 
 
+def mvn_covariance_object(x):
+    cov = scipy.stats.Covariance.from_diagonal(np.array([1.0, 2.0, 3.0]))
+    return scipy.stats.multivariate_normal.logpdf(x, np.zeros(3), cov)
+
+
 def frozen_distribution(x):
     return np.sum(scipy.stats.norm(0.0, 2.0).logpdf(x))
 
@@ -328,6 +333,7 @@ def frozen_distribution(x):
     (logsumexp_sign, "return_sign"),
     (eigh_generalized, "b=..."),
     (solve_diagonal_kind, "assume_a"),
+    (mvn_covariance_object, "Covariance"),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_calls_without_a_rule_are_refused(func, needle, mode):
     with pytest.raises(MissingRuleError) as info:

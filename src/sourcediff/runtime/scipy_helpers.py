@@ -84,6 +84,9 @@ def mvn_cov(cov, dim):
     if _zero(cov):
         return np.zeros((dim, dim))
     cov = np.asarray(cov)
+    if cov.dtype.kind not in "biuf":
+        raise NoRule("multivariate_normal: the derivative rule needs cov as an array (not a "
+                     "scipy.stats.Covariance object)")
     if cov.ndim == 0:
         return cov * np.eye(dim)
     if cov.ndim == 1:
