@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import quick_every
 from corpus_aliasing import CASES, REFUSED
 from fd import assert_close, case_ids, central_fd, reference_gradient
 
@@ -29,7 +30,7 @@ def _unchanged(args, before):
 
 @pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 10), ids=IDS)
 def test_grad_matches_fd(sd, case, mode, optimize):
     args = _fresh(case.args)
     g = sd.grad(case.fn, wrt=case.wrt, mode=mode, optimize=optimize)(*args)
@@ -38,7 +39,7 @@ def test_grad_matches_fd(sd, case, mode, optimize):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 12), ids=IDS)
 def test_value_is_the_functions(sd, case, mode):
     args = _fresh(case.args)
     value, _ = sd.value_and_grad(case.fn, wrt=case.wrt, mode=mode)(*args)
@@ -46,7 +47,7 @@ def test_value_is_the_functions(sd, case, mode):
     _unchanged(args, case.args)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 12), ids=IDS)
 def test_case_is_smooth(case):
     """The reference is sound: a five-point stencil of step 1e-3 agrees with it."""
     coarse = central_fd(case.fn, case.args, case.wrt, step=1e-3, order=4)
@@ -56,7 +57,7 @@ def test_case_is_smooth(case):
 SECOND = [c for c in CASES if isinstance(c.wrt, int) and isinstance(c.args[c.wrt], np.ndarray)]
 
 
-@pytest.mark.parametrize("case", SECOND, ids=case_ids(SECOND))
+@pytest.mark.parametrize("case", quick_every(SECOND, 20), ids=case_ids(SECOND))
 def test_hessian_matches_fd_of_gradient(sd, case):
     """Forward over reverse through the alias updates and restores of the generated code."""
     args = _fresh(case.args)
@@ -80,6 +81,7 @@ def _marker_line(fn):
     return marked[0]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("fn, args", REFUSED, ids=[fn.__name__ for fn, _ in REFUSED])
 def test_what_stays_refused_names_the_line(sd, fn, args, mode):

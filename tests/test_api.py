@@ -65,12 +65,14 @@ def vg_cubic(x):
     return x**3 - 2.0 * x
 
 
+@pytest.mark.quick
 def test_bare_decorator():
     # d/dx (x^3 - 2x) = 3x^2 - 2
     assert_close(d_cubic(1.5), 3.0 * 1.5**2 - 2.0)
     assert_close(d_cubic(-0.5), 3.0 * 0.25 - 2.0)
 
 
+@pytest.mark.quick
 def test_decorator_with_options_gives_tuple_of_grads():
     w, b, x = np.array([0.5, -1.0]), 0.25, np.array([2.0, 3.0])
     gw, gb = d_affine(w, b, x)
@@ -78,17 +80,20 @@ def test_decorator_with_options_gives_tuple_of_grads():
     assert_close((gw, gb), (2.0 * r * x, float(np.sum(2.0 * r))))
 
 
+@pytest.mark.quick
 def test_decorator_with_empty_call():
     x = 0.7
     assert_close(d_empty_call(x), math.cos(x) * x + math.sin(x))
 
 
+@pytest.mark.quick
 def test_value_and_grad_decorator():
     value, g = vg_cubic(1.5)
     assert value == 1.5**3 - 2.0 * 1.5
     assert_close(g, 3.0 * 1.5**2 - 2.0)
 
 
+@pytest.mark.quick
 def test_decorated_derivative_wraps_the_function():
     assert d_cubic.__name__ == "grad_d_cubic"
     assert d_cubic.__wrapped__.__name__ == "d_cubic"
@@ -101,6 +106,7 @@ WRT_ARGS = (1.5, 2.5)
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("wrt", [0, 1, "x", "y", -1, -2, ("x", "y"), (1, 0), ("y",), (-1, "x")])
+@pytest.mark.quick
 def test_wrt_forms(wrt, mode):
     f = api_funcs.scalar_times
     got = sourcediff.grad(f, wrt=wrt, mode=mode)(*WRT_ARGS)
@@ -117,12 +123,14 @@ def test_wrt_forms(wrt, mode):
     assert_close(got, expected)
 
 
+@pytest.mark.quick
 def test_one_element_tuple_wrt_gives_one_element_tuple():
     got = sourcediff.grad(api_funcs.scalar_times, wrt=("y",))(1.5, 2.5)
     assert isinstance(got, tuple) and len(got) == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_keyword_and_default_arguments_to_the_derivative(mode):
     f = api_funcs.with_none_default
     df = sourcediff.grad(f, wrt="x", mode=mode)
@@ -133,6 +141,7 @@ def test_keyword_and_default_arguments_to_the_derivative(mode):
     assert_close(d_both(scale=0.5, x=1.5), (0.5, 1.5))
 
 
+@pytest.mark.quick
 def test_calling_the_derivative_with_wrong_arguments_is_a_type_error():
     df = sourcediff.grad(api_funcs.scalar_times)
     with pytest.raises(TypeError):
@@ -143,6 +152,7 @@ def test_calling_the_derivative_with_wrong_arguments_is_a_type_error():
 
 # ---- gradient types -----------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_float_in_python_float_out(mode):
     g = sourcediff.grad(api_funcs.poly, mode=mode)(1.5)
     assert type(g) is float
@@ -151,6 +161,7 @@ def test_float_in_python_float_out(mode):
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", [(3,), (2, 3), (), (1, 4, 1)])
+@pytest.mark.quick
 def test_array_in_array_out_same_shape_and_dtype(shape, mode):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
@@ -161,6 +172,7 @@ def test_array_in_array_out_same_shape_and_dtype(shape, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_float32_array_gives_float32_gradient(mode):
     x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=np.float32)
     g = sourcediff.grad(api_funcs.array_quadratic, mode=mode)(x)
@@ -169,6 +181,7 @@ def test_float32_array_gives_float32_gradient(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_gradient_does_not_alias_or_mutate_the_input(mode):
     x = np.array([1.0, 2.0, 3.0])
     before = x.copy()
@@ -179,6 +192,7 @@ def test_gradient_does_not_alias_or_mutate_the_input(mode):
 
 # ---- value_and_grad / preserve_result -----------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_value_and_grad(mode):
     f = api_funcs.scalar_times
     value, g = sourcediff.value_and_grad(f, wrt=(0, 1), mode=mode)(1.5, 2.5)
@@ -187,6 +201,7 @@ def test_value_and_grad(mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_preserve_result_matches_value_and_grad(mode):
     x = np.array([0.5, -1.0, 2.0])
     value, g = sourcediff.grad(api_funcs.array_quadratic, preserve_result=True, mode=mode)(x)
@@ -198,6 +213,7 @@ def test_preserve_result_matches_value_and_grad(mode):
 
 
 # ---- source -------------------------------------------------------------------------------------
+@pytest.mark.quick
 def test_source_property_and_function_agree_and_are_stable():
     df = sourcediff.grad(api_funcs.loop_branch)
     text = df.source
@@ -211,11 +227,13 @@ def test_source_property_and_function_agree_and_are_stable():
     assert sourcediff.grad(api_funcs.loop_branch).source == text
 
 
+@pytest.mark.quick
 def test_source_of_a_non_derivative_is_a_type_error():
     with pytest.raises(TypeError):
         sourcediff.source(api_funcs.poly)
 
 
+@pytest.mark.quick
 def test_source_compiles_to_a_working_function():
     """The text `source` returns is the code that runs: exec it and compare numbers."""
     df = sourcediff.grad(api_funcs.poly)
@@ -275,6 +293,7 @@ def _count_builds(monkeypatch):
     return calls
 
 
+@pytest.mark.quick
 def test_same_options_same_object_and_no_recompile(tmp_path, monkeypatch):
     mod = load_module(tmp_path, """
         import numpy as np
@@ -304,6 +323,7 @@ def test_same_options_same_object_and_no_recompile(tmp_path, monkeypatch):
     assert sourcediff.value_and_grad(mod.f) is not df
 
 
+@pytest.mark.quick
 def test_redefined_function_gets_a_fresh_derivative(tmp_path, monkeypatch):
     """Notebook style: the same name defined again with a different body."""
     mod = load_module(tmp_path, """
@@ -327,6 +347,7 @@ def test_redefined_function_gets_a_fresh_derivative(tmp_path, monkeypatch):
     assert_close(sourcediff.grad(old)(1.5), 3.0)
 
 
+@pytest.mark.quick
 def test_two_files_same_function_name(tmp_path, monkeypatch):
     a = load_module(tmp_path, """
         def f(x):
@@ -367,6 +388,7 @@ def callee(v):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_redefined_callee_is_used(tmp_path, monkeypatch, mode):
     mod = load_module(tmp_path, _CALLER, monkeypatch)
     new = load_module(tmp_path, _NEW_CALLEE, monkeypatch)
@@ -379,6 +401,7 @@ def test_redefined_callee_is_used(tmp_path, monkeypatch, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_redefined_callee_of_a_callee_is_used(tmp_path, monkeypatch, mode):
     mod = load_module(tmp_path, _CALLER, monkeypatch)
     new = load_module(tmp_path, _NEW_CALLEE, monkeypatch)
@@ -389,6 +412,7 @@ def test_redefined_callee_of_a_callee_is_used(tmp_path, monkeypatch, mode):
     assert_close(df(x), 3.0 * (3.0 * x * x + math.exp(x) + 1.0))
 
 
+@pytest.mark.quick
 def test_reloaded_helper_module_is_used(tmp_path, monkeypatch):
     """A callee reached as `helpers.h` (module attribute): reloading the helper module after
     the first call must not leave the derivative using the old helper."""
@@ -412,6 +436,7 @@ def test_reloaded_helper_module_is_used(tmp_path, monkeypatch):
     assert_close(df(1.5), 6.0 * 1.5**2)
 
 
+@pytest.mark.quick
 def test_function_code_replaced_in_place(tmp_path, monkeypatch):
     """IPython's autoreload updates a function in place by assigning `__code__`; the
     derivative must follow the new code, not keep the old one."""
@@ -436,6 +461,7 @@ N_CALLS = 200
 HEAVY_N = 40
 
 
+@pytest.mark.quick
 def test_closed_form_of_heavy_loop_matches_fd():
     for x in (0.3, 0.9, -0.7):
         assert_close(api_funcs.heavy_loop_grad(x, HEAVY_N),
@@ -452,6 +478,7 @@ def _run_threads(work):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
 def test_threads_share_one_derivative(tmp_path, monkeypatch, mode):
     """8 threads x 200 calls on one derivative, starting together before it is compiled."""
     mod = load_module(tmp_path, inspect.getsource(api_funcs.heavy_loop), monkeypatch)
@@ -525,6 +552,7 @@ def _compiled_fns(df):
     return [spec.fn for spec in df.specs.values()]
 
 
+@pytest.mark.quick
 def test_generated_function_is_in_linecache_and_has_source():
     df = sourcediff.grad(api_funcs.loop_branch)
     assert_close(df(0.3, 5), api_funcs.loop_branch_grad(0.3, 5))
@@ -540,6 +568,7 @@ def test_generated_function_is_in_linecache_and_has_source():
         assert first.strip().startswith(f"def {fn.__name__}(")
 
 
+@pytest.mark.quick
 def test_every_executed_generated_line_has_text():
     """Stepping through the derivative (as pdb would) shows real source on every line."""
     df = sourcediff.grad(api_funcs.loop_branch)
@@ -571,6 +600,7 @@ def _generated_line_containing(df, needle):
     return lines[0]
 
 
+@pytest.mark.quick
 def test_traceback_from_primal_part_shows_generated_line():
     """math.log of a negative number, reached in the generated code's forward sweep."""
     df = sourcediff.grad(api_funcs.log_of_shift)
@@ -582,6 +612,7 @@ def test_traceback_from_primal_part_shows_generated_line():
     assert _generated_line_containing(df, "math.log(") in formatted
 
 
+@pytest.mark.quick
 def test_traceback_from_adjoint_part_shows_generated_line():
     """sqrt at 0: the value is fine, the derivative 0.5 / sqrt(x) divides by zero. That is a
     DomainError at the user's line, caused by the ZeroDivisionError of the generated line."""
@@ -600,6 +631,7 @@ def test_traceback_from_adjoint_part_shows_generated_line():
     assert "0.5 /" in frames[-1].line
 
 
+@pytest.mark.quick
 def test_file_edited_after_import_is_not_silently_differentiated(tmp_path, monkeypatch):
     """The source on disk no longer holds the function that runs: refuse, don't differentiate
     whatever `def` now sits at the function's old line."""

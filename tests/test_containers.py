@@ -14,6 +14,7 @@ import textwrap
 import corpus_containers
 import numpy as np
 import pytest
+from conftest import quick_every
 from corpus_containers import CASES
 from fd import assert_close, case_ids, central_fd, reference_gradient, resolve_wrt
 
@@ -64,7 +65,7 @@ def _assert_unchanged(args, snapshot):
 
 @pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 12), ids=IDS)
 def test_grad_matches_fd(sd, case, mode, optimize):
     args = _fresh_args(case)
     before = copy.deepcopy(args)
@@ -75,7 +76,7 @@ def test_grad_matches_fd(sd, case, mode, optimize):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 30), ids=IDS)
 def test_value_and_grad_returns_exact_value(sd, case, mode):
     args = _fresh_args(case)
     before = copy.deepcopy(args)
@@ -86,7 +87,7 @@ def test_value_and_grad_returns_exact_value(sd, case, mode):
     _assert_unchanged(args, before)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 30), ids=IDS)
 def test_preserve_result_forward(sd, case):
     args = _fresh_args(case)
     df = sd.grad(case.fn, wrt=case.wrt, mode="forward", preserve_result=True)
@@ -123,6 +124,7 @@ def _check_leaves(x, path):
         ), f"{path}: unexpected argument type {type(x)}"
 
 
+@pytest.mark.quick
 def test_corpus_size_and_coverage():
     assert len(CASES) >= 60
     assert len(set(IDS)) == len(IDS)
@@ -134,7 +136,7 @@ def test_corpus_size_and_coverage():
     assert wrt_containers == {list, tuple, dict}, wrt_containers
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 8), ids=IDS)
 def test_corpus_case_is_well_formed(case):
     assert isinstance(case.args, tuple)
     for k, a in enumerate(case.args):
@@ -160,7 +162,7 @@ def test_corpus_case_is_well_formed(case):
     assert inspect.getmodule(case.fn) is corpus_containers
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 16), ids=IDS)
 def test_corpus_case_is_smooth(case):
     """The two-point FD agrees with a five-point stencil of step 1e-3: no kink, branch
     switch or trip-count change within about 2e-3 of the inputs, and FD is accurate."""
@@ -186,6 +188,7 @@ def _mutating_fn(xs, d):
     return xs[0] * d["a"]
 
 
+@pytest.mark.quick
 def test_fd_on_containers_against_closed_forms():
     g = central_fd(_list_fn, ([0.5, -1.5],))
     assert isinstance(g, list) and len(g) == 2
@@ -221,6 +224,7 @@ def test_fd_on_containers_against_closed_forms():
         central_fd(_list_fn, ([1, 2.0],))  # an int leaf
 
 
+@pytest.mark.quick
 def test_assert_close_checks_container_structure():
     assert_close([1.0, np.ones(2)], [1.0, np.ones(2)])
     assert_close({"a": 1.0, "b": (2.0,)}, {"b": (2.0,), "a": 1.0})

@@ -11,6 +11,7 @@ import textwrap
 import corpus
 import numpy as np
 import pytest
+from conftest import quick_every
 from corpus import CASES
 from fd import assert_close, case_ids, central_fd, reference_gradient, resolve_wrt
 
@@ -40,7 +41,7 @@ def _assert_unchanged(args, snapshot):
 
 @pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 10), ids=IDS)
 def test_grad_matches_fd(sd, case, mode, optimize):
     args = case.args
     before = _snapshot(args)
@@ -50,7 +51,7 @@ def test_grad_matches_fd(sd, case, mode, optimize):
     assert_close(g, _reference(case))
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 20), ids=IDS)
 def test_value_and_grad_returns_exact_value(sd, case):
     value, g = sd.value_and_grad(case.fn, wrt=case.wrt)(*case.args)
     expected = case.fn(*case.args)
@@ -58,7 +59,7 @@ def test_value_and_grad_returns_exact_value(sd, case):
     assert_close(g, _reference(case))
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 20), ids=IDS)
 def test_preserve_result_forward(sd, case):
     value, g = sd.grad(case.fn, wrt=case.wrt, mode="forward", preserve_result=True)(*case.args)
     expected = case.fn(*case.args)
@@ -71,13 +72,14 @@ def test_preserve_result_forward(sd, case):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.quick
 def test_corpus_size():
     assert len(CASES) >= 70
     assert len({case.fn for case in CASES}) >= 70
     assert len(set(IDS)) == len(IDS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 10), ids=IDS)
 def test_corpus_case_is_well_formed(case):
     assert isinstance(case.args, tuple)
     for a in case.args:
@@ -99,7 +101,7 @@ def test_corpus_case_is_well_formed(case):
     assert inspect.getmodule(case.fn) is corpus
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("case", quick_every(CASES, 20), ids=IDS)
 def test_corpus_case_is_smooth(case):
     """The two-point FD agrees with a five-point stencil of step 1e-3: no kink, branch
     switch or trip-count change within about 2e-3 of the inputs, and FD is accurate."""
@@ -127,6 +129,7 @@ def _scaled_exp(s, x, n):
     return s * np.sum(np.exp(x)) * n
 
 
+@pytest.mark.quick
 def test_fd_harness_against_closed_forms():
     g = central_fd(_cube, (1.7,), 0)
     assert isinstance(g, float)
@@ -160,6 +163,7 @@ def test_fd_harness_against_closed_forms():
     assert_close(central_fd(_cube, (1.7,), step=1e-3, order=4), 3 * 1.7**2, rtol=1e-9)
 
 
+@pytest.mark.quick
 def test_assert_close_checks_structure():
     assert_close(1.0, 1.0)
     assert_close(np.float64(1.0), 1.0)

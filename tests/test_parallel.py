@@ -111,6 +111,7 @@ def check(got, expected, rtol=1e-10, atol=1e-10):
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
+@pytest.mark.quick
 def test_the_closed_forms_agree_with_finite_differences():
     def total(w):
         return sum(logistic(w, Xs, ys) for Xs, ys in SHARDS)
@@ -123,6 +124,7 @@ def test_the_closed_forms_agree_with_finite_differences():
 
 
 # ---- serially (no client, no executor)
+@pytest.mark.quick
 def test_serial_grad_sum_is_the_gradient_of_all_the_data():
     dl = sd.grad(logistic)
     check(grad_sum(dl, W, shards=SHARDS), logistic_grad(W, X, Y))
@@ -131,6 +133,7 @@ def test_serial_grad_sum_is_the_gradient_of_all_the_data():
     check(grad_sum(sd.grad(affine), P, shards=SHARDS), affine_grad(P, X, Y))
 
 
+@pytest.mark.quick
 def test_results_of_different_structure_are_refused():
     def odd(p, i):
         return {"a": 1.0} if i else {"b": 1.0}
@@ -143,6 +146,7 @@ def test_results_of_different_structure_are_refused():
         grad_sum(sd.grad(logistic), W, shards=[])
 
 
+@pytest.mark.quick
 def test_lists_and_named_tuples_are_summed_item_by_item():
     from collections import namedtuple
 
@@ -211,6 +215,7 @@ def test_dask_copies_a_local_function_and_compiles_it_once_per_worker(client):
     assert set(made) <= {0, 1} and 1 in made
 
 
+@pytest.mark.quick
 def test_missing_dask_is_explained(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=re.escape('pip install "sourcediff[dask]"')):

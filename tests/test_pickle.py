@@ -16,6 +16,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import quick_every
 
 import sourcediff as sd
 from sourcediff import api
@@ -125,7 +126,7 @@ def call(d, args):
     return d(*args), len(d.specs) if isinstance(d, api.Derivative) else None
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", quick_every(CASES, 4))
 def test_round_trip_before_and_after_calls(name):
     make, args, expected = CASES[name]
     d = make()
@@ -145,6 +146,7 @@ def test_round_trip_before_and_after_calls(name):
         assert_same(pickle.loads(pickle.dumps(d, protocol))(*args), expected)
 
 
+@pytest.mark.quick
 def test_the_generated_code_is_not_pickled():
     d = sd.grad(cubic)
     d(X)
@@ -154,6 +156,7 @@ def test_the_generated_code_is_not_pickled():
     assert b"test_pickle" in data and b"cubic" in data
 
 
+@pytest.mark.quick
 def test_a_derivative_inside_other_data_pickles_once():
     d = sd.grad(cubic)
     payload = pickle.loads(pickle.dumps({"a": d, "b": [d, sd.jvp(d)]}))
@@ -211,6 +214,7 @@ def test_process_pool_worker_gives_the_same_results(pool, name):
         assert again == specs     # and reused by the next task: the worker's cache
 
 
+@pytest.mark.quick
 def test_functions_pickle_cannot_name_fail_with_its_own_error():
     def local(x):
         return x * x

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import quick_every
 
 pytest.importorskip("scipy")
 import scipy.linalg  # noqa: E402
@@ -107,7 +108,7 @@ IDS = [c[0].__name__ for c in CASES]
 
 @pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "plain"])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("func, args, wrt", CASES, ids=IDS)
+@pytest.mark.parametrize("func, args, wrt", quick_every(CASES, 8, unpack=True), ids=IDS)
 def test_model_gradient_matches_fd(func, args, wrt, mode, optimize):
     got = sourcediff.grad(func, wrt=wrt, mode=mode, optimize=optimize)(*args)
     assert_close(got, central_fd(func, list(args), wrt), rtol=1e-5, atol=1e-6)
