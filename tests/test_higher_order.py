@@ -19,6 +19,7 @@ from collections import Counter
 import higher_funcs as hf
 import numpy as np
 import pytest
+from conftest import quick_every
 from corpus import CASES
 from fd import assert_close, resolve_wrt
 
@@ -129,7 +130,7 @@ def assert_correct_or_clear_error(compute, expected, rtol=1e-10):
 CASE_IDS = _unique_ids([c.name for c in CASES])
 
 
-@pytest.mark.parametrize("k", range(len(CASES)), ids=CASE_IDS)
+@pytest.mark.parametrize("k", quick_every(range(len(CASES)), 20), ids=CASE_IDS)
 def test_jvp_vjp_dot_product(k):
     case = CASES[k]
     rng = np.random.default_rng(1000 + k)
@@ -181,7 +182,7 @@ VECTOR_CASES = [
 VECTOR_IDS = _unique_ids([c[0].__name__ for c in VECTOR_CASES])
 
 
-@pytest.mark.parametrize("k", range(len(VECTOR_CASES)), ids=VECTOR_IDS)
+@pytest.mark.parametrize("k", quick_every(range(len(VECTOR_CASES)), 5), ids=VECTOR_IDS)
 def test_jvp_vjp_dot_product_vector_output(k):
     fn, args, wrt = VECTOR_CASES[k]
     rng = np.random.default_rng(2000 + k)
@@ -232,7 +233,7 @@ def _size(x):
     return int(np.size(x))
 
 
-@pytest.mark.parametrize("k", range(len(HESSIAN_CASES)), ids=HESSIAN_IDS)
+@pytest.mark.parametrize("k", quick_every(range(len(HESSIAN_CASES)), 25), ids=HESSIAN_IDS)
 def test_hessian_matches_fd_of_gradient(k):
     case, i = HESSIAN_CASES[k]
     x = case.args[i]
@@ -247,7 +248,7 @@ def test_hessian_matches_fd_of_gradient(k):
     assert np.max(np.abs(Hm - Hm.T)) <= 1e-10 * scale, "hessian is not symmetric"
 
 
-@pytest.mark.parametrize("k", range(len(HESSIAN_CASES)), ids=HESSIAN_IDS)
+@pytest.mark.parametrize("k", quick_every(range(len(HESSIAN_CASES)), 40), ids=HESSIAN_IDS)
 def test_hvp_matches_hessian_times_v(k):
     case, i = HESSIAN_CASES[k]
     x = case.args[i]
@@ -273,7 +274,7 @@ DIRECTIONAL_IDS = ["mlp-arg0", "logistic_loss-arg0", "loop_over_rows-arg0",
                    "accumulate_rows-arg0", "broadcast_mean-arg0", "softmax_dot-arg0"]
 
 
-@pytest.mark.parametrize("name", DIRECTIONAL_IDS)
+@pytest.mark.parametrize("name", quick_every(DIRECTIONAL_IDS, 3))
 def test_hvp_matches_directional_fd_of_gradient(name):
     # An FD reference that does not go through a Hessian: (g(x + h v) - g(x - h v)) / 2h.
     k = HESSIAN_IDS.index(name)
@@ -327,7 +328,8 @@ SECOND_DERIVATIVES = [
 SECOND_IDS = [c[0] for c in SECOND_DERIVATIVES]
 
 
-@pytest.mark.parametrize("name, fn, extra, x, d1, d2", SECOND_DERIVATIVES, ids=SECOND_IDS)
+@pytest.mark.parametrize("name, fn, extra, x, d1, d2",
+                         quick_every(SECOND_DERIVATIVES, 7, unpack=True), ids=SECOND_IDS)
 def test_grad_of_grad_closed_form(name, fn, extra, x, d1, d2):
     df = sourcediff.grad(fn)
     assert_close(df(x, *extra), float(d1(x)), rtol=1e-12, atol=1e-12, path=f"{name}'")
@@ -335,7 +337,8 @@ def test_grad_of_grad_closed_form(name, fn, extra, x, d1, d2):
                  path=f"{name}''")
 
 
-@pytest.mark.parametrize("name, fn, extra, x, d1, d2", SECOND_DERIVATIVES, ids=SECOND_IDS)
+@pytest.mark.parametrize("name, fn, extra, x, d1, d2",
+                         quick_every(SECOND_DERIVATIVES, 14, unpack=True), ids=SECOND_IDS)
 def test_second_derivative_all_routes_agree(name, fn, extra, x, d1, d2):
     expected = float(d2(x))
     # explicit forward mode on the outer level, hessian, hvp, jvp of the gradient
@@ -350,6 +353,7 @@ def test_second_derivative_all_routes_agree(name, fn, extra, x, d1, d2):
     assert_close(curvature, -1.5 * expected, rtol=1e-12, atol=1e-12, path="jvp(grad) tangent")
 
 
+@pytest.mark.quick
 def test_grad_of_grad_value_and_grad():
     x = 0.9
     value, second = sourcediff.value_and_grad(sourcediff.grad(hf.poly))(x)
@@ -357,6 +361,7 @@ def test_grad_of_grad_value_and_grad():
     assert_close(second, 36 * x**2 - 12 * x, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.quick
 def test_grad_of_forward_mode_grad():
     # The inner gradient in forward mode: the outer level differentiates that instead.
     x = 0.7
@@ -365,6 +370,7 @@ def test_grad_of_forward_mode_grad():
         36 * x**2 - 12 * x)
 
 
+@pytest.mark.quick
 def test_third_derivative():
     x = 0.7
     assert_correct_or_clear_error(
@@ -377,7 +383,7 @@ def test_third_derivative():
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
-@pytest.mark.parametrize("k", range(len(VECTOR_CASES)), ids=VECTOR_IDS)
+@pytest.mark.parametrize("k", quick_every(range(len(VECTOR_CASES)), 3), ids=VECTOR_IDS)
 def test_jacobian_matches_fd(k, mode):
     fn, args, wrt = VECTOR_CASES[k]
     J = sourcediff.jacobian(fn, wrt=wrt, mode=mode)(*args)
@@ -391,6 +397,7 @@ def test_jacobian_matches_fd(k, mode):
         assert_array_close(block, ref, rtol=1e-6, atol=1e-7, what=f"{mode} jacobian")
 
 
+@pytest.mark.quick
 def test_jacobian_closed_forms():
     A = _normal(2, 3)
     x = _normal(3)
@@ -417,6 +424,7 @@ def test_jacobian_closed_forms():
         assert_array_close(J, np.diag(p) - np.outer(p, p), rtol=1e-14, what="softmax")
 
 
+@pytest.mark.quick
 def test_jacobian_of_gradient_is_hessian():
     x = np.array([0.5, -1.0, 2.0])
     for mode in ("reverse", "forward"):
@@ -424,11 +432,34 @@ def test_jacobian_of_gradient_is_hessian():
         assert_array_close(J, np.diag(2 * x), rtol=1e-14, what=f"{mode} jacobian(grad)")
 
 
+@pytest.mark.quick
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_jacobian_and_hessian_keep_float32(mode):
+    """float32 in, float32 out (as grad does); float64 when the computation is float64."""
+    y = np.array([0.3, -1.2, 2.0, 0.7], dtype=np.float32)
+    J = sourcediff.jacobian(hf.sin_exp_vec, mode=mode)(y)
+    assert J.dtype == np.float32 and J.shape == (4, 4)
+    y64 = y.astype(np.float64)
+    expected = np.diag((np.cos(y64) - 0.5 * np.sin(y64)) * np.exp(-0.5 * y64))
+    assert_array_close(J, expected, rtol=1e-5, what=f"{mode} float32 jacobian")
+    assert sourcediff.jacobian(hf.sin_exp_vec, mode=mode)(y64).dtype == np.float64
+    # the output is float64 (A is): so is the Jacobian, for the float32 input too
+    A = _normal(2, 4)
+    JA, Jy = sourcediff.jacobian(hf.matvec, wrt=(0, 1), mode=mode)(A, y)
+    assert (JA.dtype, Jy.dtype) == (np.float64, np.float64)
+    assert_array_close(Jy, A, rtol=1e-6, what=f"{mode} mixed precision")
+    if mode == "reverse":
+        H = sourcediff.hessian(hf.cube_sum)(y)
+        assert H.dtype == np.float32
+        assert_array_close(H, np.diag(2 * y64), rtol=1e-6, what="float32 hessian")
+
+
 # --------------------------------------------------------------------------------------------
 # 6. jvp of grad, and differentiating user code that calls generated derivatives
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.quick
 def test_jvp_of_grad_array_closed_forms():
     x = np.array([0.5, -1.0, 2.0])
     v = np.array([1.0, 2.0, -0.5])
@@ -477,6 +508,7 @@ def _poly_d2(x):
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.quick
 def test_grad_of_user_function_calling_a_derivative(mode):
     x = 0.7
     # h = f'(x) x: h' = f''(x) x + f'(x)
@@ -507,6 +539,7 @@ def test_grad_of_user_function_calling_a_jvp(mode):
         lambda: sourcediff.grad(hf.squared_tangent, mode=mode)(y), 2 * d1 * d2, rtol=1e-12)
 
 
+@pytest.mark.quick
 def test_jvp_and_jacobian_of_user_function_calling_a_derivative():
     x = 0.7
     value, tangent = sourcediff.jvp(hf.poly_slope_times_x)(x, 2.0)
@@ -519,6 +552,7 @@ def test_jvp_and_jacobian_of_user_function_calling_a_derivative():
         assert_array_close(J, np.diag(4 * xa), rtol=1e-14, what=f"{mode} jacobian")
 
 
+@pytest.mark.quick
 def test_hessian_of_user_function_calling_a_derivative():
     # h = f'(x) x with f = poly: h'' = f'''(x) x + 2 f''(x), f''' = 72 x - 12
     x = 0.7
@@ -527,6 +561,7 @@ def test_hessian_of_user_function_calling_a_derivative():
         (72 * x - 12) * x + 2 * _poly_d2(x))
 
 
+@pytest.mark.quick
 def test_vjp_of_a_derivative_is_a_clear_error():
     with pytest.raises(SourceDiffError, match="vjp"):
         sourcediff.vjp(sourcediff.grad(hf.poly))

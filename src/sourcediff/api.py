@@ -552,41 +552,52 @@ class Jacobian:
         return self._reverse(args)
 
     def _forward(self, args):
-        inputs = [np.asarray(args[i], dtype=float) for i in self.wrt_index]
+        inputs = [np.asarray(args[i]) for i in self.wrt_index]
         blocks = []
-        out_shape = None
         for which, x in enumerate(inputs):
             columns = []
             for j in range(max(x.size, 1)):
                 tangents = []
                 for k, other in enumerate(inputs):
-                    t = np.zeros(other.shape)
+                    t = np.zeros(other.shape, dtype=self._floating(other.dtype))
                     if k == which:
                         t.reshape(-1)[j] = 1.0
                     tangents.append(t if other.shape else float(t))
-                _, out_dot = self.tangent(*args, *tangents)
-                out_dot = np.asarray(out_dot, dtype=float)
-                out_shape = out_dot.shape
+                value, out_dot = self.tangent(*args, *tangents)
+                out_dot = np.asarray(out_dot)
                 columns.append(out_dot.reshape(-1))
-            jac = np.stack(columns, axis=-1).reshape(out_shape + x.shape)
-            blocks.append(jac)
+            jac = np.stack(columns, axis=-1).reshape(out_dot.shape + x.shape)
+            blocks.append(jac.astype(self._dtype(value, x), copy=False))
         return tuple(blocks) if self.wrt_tuple else blocks[0]
 
     def _reverse(self, args):
-        value = np.asarray(self.func(*args), dtype=float)
+        value = np.asarray(self.func(*args))
         rows = []
         for i in range(max(value.size, 1)):
-            cot = np.zeros(value.shape)
+            cot = np.zeros(value.shape, dtype=self._floating(value.dtype))
             cot.reshape(-1)[i] = 1.0
             _, grads = self.cotangent(*args, cot if value.shape else 1.0)
             grads = grads if self.wrt_tuple else (grads,)
-            rows.append([np.asarray(g, dtype=float) for g in grads])
+            rows.append([np.asarray(g) for g in grads])
         blocks = []
         for k, i in enumerate(self.wrt_index):
             x_shape = np.shape(args[i])
             stacked = np.stack([r[k] for r in rows]).reshape(value.shape + x_shape)
-            blocks.append(stacked)
+            blocks.append(stacked.astype(self._dtype(value, args[i]), copy=False))
         return tuple(blocks) if self.wrt_tuple else blocks[0]
+
+    @staticmethod
+    def _floating(dtype):
+        """`dtype` if it is a floating (or complex) type, else float64."""
+        return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(float)
+
+    @staticmethod
+    def _dtype(value, x):
+        """The dtype of the block for output `value` and input `x`: float32 when both are
+        float32 (the Jacobian keeps the precision of the computation), float64 when either is
+        float64, an integer or a Python float."""
+        return np.result_type(Jacobian._floating(np.asarray(value).dtype),
+                              Jacobian._floating(np.asarray(x).dtype))
 
     def __reduce__(self):
         """Pickle by reference (see Derivative.__reduce__); `hessian(f)` is the Jacobian of
