@@ -1,10 +1,13 @@
 """Errors the compiler raises about the user's code.
 
 Every message names the file and absolute line of the user's source, shows that line with a caret
-under the offending expression, and says what to do instead.
+under the offending expression, and says what to do instead. The message shows the file's path
+relative to the current directory when that is shorter; `exc.filename` stays absolute.
 """
 
 from __future__ import annotations
+
+import os
 
 
 class SourceDiffError(Exception):
@@ -22,7 +25,7 @@ class SourceDiffError(Exception):
     def _format(self):
         where = ""
         if self.filename is not None and self.lineno is not None:
-            where = f"{self.filename}:{self.lineno}: "
+            where = f"{shown_path(self.filename)}:{self.lineno}: "
         text = f"{where}{self.reason}"
         if self.line is not None:
             stripped = self.line.rstrip()
@@ -34,6 +37,18 @@ class SourceDiffError(Exception):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+
+def shown_path(path):
+    """`path` as a message shows it: relative to the current directory when that is shorter
+    (`examples/f.py` rather than `/home/me/project/examples/f.py`), else as it is."""
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return path
+    try:
+        relative = os.path.relpath(path)
+    except (ValueError, OSError):   # on another drive (Windows), or no current directory
+        return path
+    return relative if len(relative) < len(path) else path
 
 
 class UnsupportedSyntaxError(SourceDiffError):
