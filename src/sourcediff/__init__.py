@@ -25,13 +25,14 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
+from .passes.checkpoint import checkpoint
 from .runtime import stop_gradient
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DomainError", "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
-    "adjoint", "check_grads", "nondifferentiable", "tangent",
+    "adjoint", "check_grads", "checkpoint", "nondifferentiable", "tangent",
     "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
     "stop_gradient", "value_and_grad", "vjp",
 ]

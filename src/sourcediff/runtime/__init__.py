@@ -12,12 +12,14 @@ sourcediff never imports SciPy, and works without it.
 
 import importlib
 
-from . import core, numpy_helpers
+from . import checkpoint, core, numpy_helpers
+from .checkpoint import *  # noqa: F403
 from .core import *  # noqa: F403
 from .core import _is_zero, _tracking  # noqa: F401  (read by the API and by tests)
 from .numpy_helpers import *  # noqa: F403
 
 MODULES = (core, numpy_helpers)
+MODULES = (*MODULES, checkpoint)   # checkpointed loops' schedules
 scipy_helpers = None
 
 
