@@ -692,6 +692,48 @@ def test_graph_adjoint(pyfile, capsys):
         len([n for n in check_dot(plain)[0] if n.startswith("s")])
 
 
+def _adjoint_labels(dot):
+    """{adjoint statement node: its label text}."""
+    return {node: re.sub(r"\\(.)", r"\1", label)
+            for node, label in re.findall(r'^\s*(a\d+) \[label="((?:[^"\\]|\\.)*)"', dot, re.M)}
+
+
+@pytest.mark.quick
+def test_graph_adjoint_draws_no_edges_from_overwritten_values(pyfile, capsys):
+    status, out, err = run(["graph", f"{QUADRATIC}:f", "--adjoint"], capsys)
+    assert status == 0, err
+    _, edges = check_dot(out)
+    node = {text: n for n, text in _adjoint_labels(out).items()}
+    first, second = node["dx = -dt4 * 3"], node["dx = dx + dt4 * (2 * x)"]
+    result = node["return _sd.gradient_like(dx, x)"]
+    assert (first, second) in edges and (second, result) in edges
+    assert (second, second) not in edges      # it reads the dx before it, not its own
+    assert (first, result) not in edges       # overwritten before the return reads dx
+    # in a loop, a value assigned late in the body reaches the reads at the top of the next
+    # iteration; after an if, both branches' values reach
+    path = pyfile("""
+        def h(x, n):
+            s = x
+            for i in range(n):
+                t = s * x
+                if t > 1.0:
+                    s = t - 1.0
+                else:
+                    s = t + 1.0
+            return s
+    """)
+    status, out, err = run(["graph", f"{path}:h"], capsys)
+    assert status == 0, err
+    _, edges = check_dot(out)
+    node = {text.split("\n")[0]: n for n, text in _labels(out).items()}
+    start, read = node["s = x"], node["t = s * x"]
+    minus, plus, ret = node["s = t - 1.0"], node["s = t + 1.0"], node["return s"]
+    assert {(start, read), (minus, read), (plus, read)} <= set(edges)
+    assert {(start, ret), (minus, ret), (plus, ret)} <= set(edges)
+    assert (minus, plus) not in edges and (plus, minus) not in edges
+
+
+@pytest.mark.quick
 def test_graph_output_files(pyfile, tmp_path, capsys, monkeypatch):
     path = pyfile(GRAPH_SOURCE)
     dot_path = tmp_path / "g.dot"

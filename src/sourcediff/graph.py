@@ -1,11 +1,13 @@
 """The normalized program as a Graphviz graph: `sourcediff graph FILE.py:FUNC`.
 
 One node per statement of the normalized (one operation per statement) program, labeled by its
-text and its line in the user's file; an edge from every statement that assigns a name to every
-statement that reads it (flow-insensitive: a name's every definition reaches its every use);
-the bodies of `if`/`for`/`while` statements drawn as clusters. The function's parameters are
-extra input nodes (ids `in_<name>`); statement nodes have ids `s<k>` (and `a<k>` for the
-statements of the adjoint sweep that `--adjoint` adds).
+text and its line in the user's file; an edge from a statement that assigns a name to each
+statement that may read the value it assigned (reaching definitions: a value overwritten on
+every path before a read draws no edge to it, so `dx = dx + e` reads the `dx` assigned before
+it, not its own; a loop's body feeds its next iteration; both branches of an `if` reach what
+follows it); the bodies of `if`/`for`/`while` statements drawn as clusters. The function's
+parameters are extra input nodes (ids `in_<name>`); statement nodes have ids `s<k>` (and `a<k>`
+for the statements of the adjoint sweep that `--adjoint` adds).
 """
 
 from __future__ import annotations
@@ -100,11 +102,98 @@ def statements(body, lang=GAST):
     return out
 
 
+# ---- reaching definitions ----------------------------------------------------------------------
+def _join(*states):
+    """The union of reaching-definition states ({name: set of node ids}); None is unreachable."""
+    out = None
+    for state in states:
+        if state is None:
+            continue
+        if out is None:
+            out = {name: set(nodes) for name, nodes in state.items()}
+            continue
+        for name, nodes in state.items():
+            out.setdefault(name, set()).update(nodes)
+    return out
+
+
+class _Flow:
+    """Which definitions reach each statement's reads, through `if`, `for` and `while` (with
+    `break` and `continue`): `reads[node][name]` is the set of nodes whose value of `name` the
+    statement `node` may read."""
+
+    def __init__(self, builder, lang):
+        self.builder = builder
+        self.lang = lang
+        self.loops = []   # per enclosing loop: [break states, continue states]
+
+    def read(self, node, names, state):
+        if state is None:
+            return
+        reads = self.builder.reads.setdefault(node, {})
+        for name in names:
+            reads.setdefault(name, set()).update(state.get(name, ()))
+
+    def body(self, stmts, state):
+        m = self.lang.mod
+        for stmt in stmts:
+            if state is None:
+                break            # after a break or continue: not reached
+            node = self.builder.node_of[id(stmt)]
+            defs, uses = self.builder.nodes[node]
+            if isinstance(stmt, m.If):
+                self.read(node, uses, state)
+                state = _join(self.body(stmt.body, _join(state)),
+                              self.body(stmt.orelse, _join(state)))
+            elif isinstance(stmt, (m.For, m.While)):
+                state = self.loop(stmt, node, defs, uses, state)
+            elif isinstance(stmt, m.Break):
+                self.loops[-1][0].append(state)
+                state = None
+            elif isinstance(stmt, m.Continue):
+                self.loops[-1][1].append(state)
+                state = None
+            else:
+                self.read(node, uses, state)
+                state = _join(state)
+                for name in defs:
+                    state[name] = {node}
+        return state
+
+    def loop(self, stmt, node, defs, uses, before):
+        """The state after the loop `stmt`: iterate to a fixed point of the state at the top of
+        the body (the state before the loop joined with the end of every iteration)."""
+        is_for = isinstance(stmt, self.lang.mod.For)
+        if is_for:
+            self.read(node, uses, before)      # the iterable is evaluated once
+        head = _join(before)
+        while True:
+            self.loops.append([[], []])
+            if not is_for:
+                self.read(node, uses, head)    # the test runs before every iteration
+            start = _join(head)
+            if is_for:
+                for name in defs:
+                    start[name] = {node}
+            end = self.body(stmt.body, start)
+            breaks, continues = self.loops.pop()
+            new_head = _join(before, end, *continues)
+            if new_head == head:
+                break
+            head = new_head
+        after = _join(head, *breaks)
+        if stmt.orelse:
+            after = _join(self.body(stmt.orelse, _join(head)), *breaks)
+        return after
+
+
 # ---- building the graph -------------------------------------------------------------------------
 class _Builder:
     def __init__(self):
         self.lines = []
         self.nodes = {}        # node id -> (defs, uses)
+        self.node_of = {}      # id(statement) -> node id
+        self.reads = {}        # node id -> {name read: node ids whose value it may read}
         self.counts = {}       # node id prefix -> nodes made
         self.clusters = 0
 
@@ -114,6 +203,7 @@ class _Builder:
             self.counts[prefix] = self.counts.get(prefix, 0) + 1
             node = f"{prefix}{self.counts[prefix]}"
             self.nodes[node] = lang.defs_uses(stmt)
+            self.node_of[id(stmt)] = node
             label = labeler(stmt, lang.header(stmt))
             style = ' style="rounded,filled" fillcolor="#eef3fb"' if lang.compound(stmt) else ""
             if not lang.compound(stmt):
@@ -138,20 +228,24 @@ class _Builder:
                 self.block(stmt.body, lang, prefix, indent + 1, labeler)
             self.lines.append(f"{pad}}}")
 
-    def edges(self, sources, targets, attrs="", skip=()):
-        """Def -> use edges from the nodes `sources` to the nodes `targets` (not for the names
-        in `skip`), as DOT lines."""
-        definers = {}
-        for node in sources:
-            for name in self.nodes[node][0]:
-                definers.setdefault(name, []).append(node)
+    def flow(self, body, lang, state):
+        """Record the definitions reaching every read in `body` (already drawn with `block`),
+        starting from `state`; returns the state after `body`."""
+        return _Flow(self, lang).body(body, state)
+
+    def edges(self, sources, targets, attrs=""):
+        """Def -> use edges from the nodes `sources` to the nodes `targets`, as DOT lines: one
+        per pair of nodes, labeled with the names whose value flows along it."""
+        order = {node: k for k, node in enumerate(self.nodes)}
+        sources = set(sources)
         out = {}
         for node in targets:
+            reads = self.reads.get(node, {})
             for name in self.nodes[node][1]:
-                if name in skip:
-                    continue
-                for src in definers.get(name, ()):
-                    out.setdefault((src, node), []).append(name)
+                for src in sorted(reads.get(name, set()) & sources, key=order.get):
+                    names = out.setdefault((src, node), [])
+                    if name not in names:
+                        names.append(name)
         return [f"  {a} -> {b} [label={quote(', '.join(names))}{attrs}];"
                 for (a, b), names in out.items()]
 
@@ -182,6 +276,7 @@ def dot_graph(func, adjoint_source=None):
         b.nodes[f"in_{p}"] = ([p], [])
     b.block(tree.body, GAST, "s", 1, primal_label)
     primal = list(b.nodes)
+    end = b.flow(tree.body, GAST, {p: {f"in_{p}"} for p in params})
     edges = b.edges(primal, primal)
 
     if adjoint_source is not None:
@@ -192,13 +287,15 @@ def dot_graph(func, adjoint_source=None):
             b.lines.append(f"    label={quote(title)}; style=filled; color=\"#fbeeee\";")
             b.block(body, AST, "a", 2, lambda stmt, text: text)
             b.lines.append("  }")
-            # data flow inside each generated function only: their names are separate
+            # data flow inside each generated function only: their names are separate. The
+            # top function's adjoint sweep runs after its forward sweep, which computes the
+            # primal values: it starts from the primal program's final state
             adj = [n for n in b.nodes if n not in before]
+            b.flow(body, AST, _join(end) if k == 0 and end is not None else {})
             edges += b.edges(adj, adj, ', color="#b03030"')
             if k == 0:
-                # primal values the adjoint sweep reads (names it does not assign itself)
-                defined = {name for n in adj for name in b.nodes[n][0]}
-                edges += b.edges(primal, adj, ", style=dashed, color=gray60", skip=defined)
+                # primal values the adjoint sweep reads
+                edges += b.edges(primal, adj, ", style=dashed, color=gray60")
     b.lines += edges
     b.lines.append("}")
     return "\n".join(b.lines) + "\n"
