@@ -28,6 +28,7 @@ from .errors import (
 )
 from .frontend import parse_function
 from .passes.activity import kind_of_value
+from .passes.checkpoint import mark_outermost
 from .passes.forward import Forward
 from .passes.reverse import Reverse
 from .rules import registry
@@ -70,6 +71,7 @@ class Derivative:
     """A compiled, cached derivative of `func`. Call it like `func`."""
 
     __sourcediff_transform__ = True
+    checkpoint = None   # grad(f, checkpoint=K): K snapshots for f's outermost loops
 
     def __init__(self, func, kind, wrt, mode, optimize, preserve_result):
         if mode not in ("reverse", "forward"):
@@ -187,7 +189,8 @@ class Derivative:
         return entry
 
     def tape_bytes(self, *args, **kwargs):
-        """Peak bytes of values the forward sweep saves for the adjoint on these arguments.
+        """Peak bytes of values the forward sweep saves for the adjoint on these arguments
+        (the snapshots of checkpointed loops included).
 
         Runs a copy of the derivative whose tapes count what they hold."""
         if kwargs or len(args) != self.nargs:
@@ -341,6 +344,9 @@ def build(d, param_kinds):
         inner = func.specs.get(key)
         if inner is None or inner.stale():
             inner = func._compile(key)
+        if getattr(inner.unit, "checkpointed", False):
+            # forward mode over reverse-mode code runs without checkpoints
+            inner = _transform(*_transform_args(func)[:6], checkpoint=0)._compile(key)
         func = inner.fn
     try:
         return _generate(d, func, param_kinds)
@@ -380,7 +386,10 @@ def _helper_owners():
 def _generate(d, func, param_kinds):
     fname = f"{d.kind}_{d.func.__name__}"
     unit = Unit(f"{fname} ({d.mode})")
+    unit.checkpoints_off = d.checkpoint == 0   # grad(f, checkpoint=0): pragmas ignored
     an = unit.analysis(func, d.wrt_names, param_kinds)
+    if d.checkpoint and d.mode == "reverse" and d.kind != "jvp":
+        mark_outermost(an, d.checkpoint)
     wrt = tuple(d.wrt_names) if d.wrt_tuple else d.wrt_names
     if d.mode == "forward" or d.kind == "jvp":
         fn_ast = Forward(an, unit).jvp_function(
@@ -465,7 +474,8 @@ def _describe(value):
     return f"a {type(value).__name__}"
 
 
-def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False):
+def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False,
+               checkpoint=None):
     if isinstance(func, (GradOfSecond, GradOfHvp)):
         raise SourceDiffError("fourth and higher derivatives are not supported",
                               hint="sourcediff goes up to third derivatives of one float "
@@ -478,6 +488,10 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
             and func.kind == "grad" and isinstance(func.func, Derivative)):
         return GradOfSecond(func, wrt)   # a third derivative
     key = (kind, wrt, mode, optimize, preserve_result)
+    if checkpoint is not None:
+        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 0:
+            raise ValueError(f"checkpoint must be a number of snapshots, not {checkpoint!r}")
+        key += (checkpoint,)
     with _lock:
         try:
             per_func = _cache.setdefault(func, {})
@@ -486,6 +500,7 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
         d = per_func.get(key)
         if d is None:
             d = per_func[key] = Derivative(func, kind, wrt, mode, optimize, preserve_result)
+            d.checkpoint = checkpoint
         return d
 
 
@@ -497,21 +512,25 @@ def _decorator(kind, func, **opts):
     return _transform(kind, func, **opts)
 
 
-def grad(func=None, wrt=0, *, mode="reverse", optimize=True, preserve_result=False):
+def grad(func=None, wrt=0, *, mode="reverse", optimize=True, preserve_result=False,
+         checkpoint=None):
     """The gradient of `func`'s scalar output with respect to the argument(s) `wrt`.
 
     `wrt` is an index, a parameter name, or a tuple of them (a tuple gives a tuple of
     gradients). Each gradient has the type and shape of its argument. `mode="forward"` computes
     it with forward mode; `preserve_result=True` returns `(value, gradient)`.
+    `checkpoint=K` keeps at most K snapshots for each outermost loop of `func` instead of a
+    tape entry per step, as `with sourcediff.checkpoint(snapshots=K):` does (`checkpoint=0`
+    ignores those pragmas).
     """
     return _decorator("grad", func, wrt=wrt, mode=mode, optimize=optimize,
-                      preserve_result=preserve_result)
+                      preserve_result=preserve_result, checkpoint=checkpoint)
 
 
-def value_and_grad(func=None, wrt=0, *, mode="reverse", optimize=True):
+def value_and_grad(func=None, wrt=0, *, mode="reverse", optimize=True, checkpoint=None):
     """`(value, gradient)`: the same as `grad(func, wrt, preserve_result=True)`."""
     return _decorator("value_and_grad", func, wrt=wrt, mode=mode, optimize=optimize,
-                      preserve_result=True)
+                      preserve_result=True, checkpoint=checkpoint)
 
 
 def jvp(func=None, wrt=0, *, optimize=True):
@@ -520,10 +539,11 @@ def jvp(func=None, wrt=0, *, optimize=True):
     return _decorator("jvp", func, wrt=wrt, mode="forward", optimize=optimize)
 
 
-def vjp(func=None, wrt=0, *, optimize=True):
+def vjp(func=None, wrt=0, *, optimize=True, checkpoint=None):
     """Takes `func`'s arguments then a cotangent shaped like the output; returns
-    `(value, gradient)`."""
-    return _decorator("vjp", func, wrt=wrt, mode="reverse", optimize=optimize)
+    `(value, gradient)`. `checkpoint=K`: as for `grad`."""
+    return _decorator("vjp", func, wrt=wrt, mode="reverse", optimize=optimize,
+                      checkpoint=checkpoint)
 
 
 class Jacobian:
