@@ -72,6 +72,7 @@ def assert_clean_error(status, out, err):
 
 # ---- show ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.quick
 def test_show_matches_golden(mode, capsys):
     status, out, err = run(["show", f"{QUADRATIC}:f", "--mode", mode], capsys)
     assert status == 0, err
@@ -92,6 +93,7 @@ def _load_golden(mode):
     return text, namespace
 
 
+@pytest.mark.quick
 def test_golden_code_is_the_derivative():
     """The stored code itself computes d/dx (x^2 - 3x - 2) = 2x - 3 (both modes)."""
     text, ns = _load_golden("reverse")
@@ -106,6 +108,7 @@ def test_golden_code_is_the_derivative():
         assert tangent == pytest.approx(0.5 * (2 * x - 3), abs=1e-12)
 
 
+@pytest.mark.quick
 def test_show_is_the_api_source(pyfile, capsys):
     path = pyfile("""
         import numpy as np
@@ -126,6 +129,7 @@ def test_show_is_the_api_source(pyfile, capsys):
     assert "return (" in out      # a tuple of gradients
 
 
+@pytest.mark.quick
 def test_parse_wrt():
     assert cli.parse_wrt(None) == 0
     assert cli.parse_wrt("x") == "x"
@@ -137,6 +141,7 @@ def test_parse_wrt():
             cli.parse_wrt(bad)
 
 
+@pytest.mark.quick
 def test_show_no_optimize_is_still_correct(capsys):
     status, out, err = run(["show", f"{QUADRATIC}:f", "--no-optimize"], capsys)
     assert status == 0, err
@@ -145,6 +150,7 @@ def test_show_no_optimize_is_still_correct(capsys):
     assert ns["grad_f"](1.3) == pytest.approx(2 * 1.3 - 3, abs=1e-12)
 
 
+@pytest.mark.quick
 def test_method_and_nested_function(pyfile, capsys):
     path = pyfile("""
         import numpy as np
@@ -178,6 +184,7 @@ def test_method_and_nested_function(pyfile, capsys):
 
 
 # ---- errors -------------------------------------------------------------------------------------
+@pytest.mark.quick
 def test_missing_file(tmp_path, capsys):
     missing = str(tmp_path / "nope.py")
     status, out, err = run(["show", f"{missing}:f"], capsys)
@@ -186,6 +193,7 @@ def test_missing_file(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.quick
 def test_missing_function(pyfile, capsys):
     path = pyfile("def loss(x):\n    return x * x\n")
     status, out, err = run(["show", f"{path}:lost"], capsys)
@@ -194,12 +202,14 @@ def test_missing_function(pyfile, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.quick
 def test_missing_colon(capsys):
     status, out, err = run(["show", QUADRATIC], capsys)
     assert_clean_error(status, out, err)
     assert "FILE.py:FUNCTION" in err
 
 
+@pytest.mark.quick
 def test_syntax_error(pyfile, capsys):
     path = pyfile("import numpy as np\n\ndef f(x)\n    return x\n")
     status, out, err = run(["show", f"{path}:f"], capsys)
@@ -208,6 +218,7 @@ def test_syntax_error(pyfile, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.quick
 def test_exception_while_importing(pyfile, capsys):
     path = pyfile("def f(x):\n    return x\n\nraise RuntimeError('no data file')\n")
     status, out, err = run(["show", f"{path}:f"], capsys)
@@ -216,6 +227,7 @@ def test_exception_while_importing(pyfile, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.quick
 def test_import_output_does_not_mix_with_the_code(pyfile, capsys):
     path = pyfile("print('hello from the module')\n\ndef f(x):\n    return x * x\n")
     status, out, err = run(["show", f"{path}:f"], capsys)
@@ -224,6 +236,7 @@ def test_import_output_does_not_mix_with_the_code(pyfile, capsys):
     ast.parse(out)
 
 
+@pytest.mark.quick
 def test_non_differentiable_construct(pyfile, capsys):
     path = pyfile("""
         def f(x):
@@ -237,6 +250,7 @@ def test_non_differentiable_construct(pyfile, capsys):
     assert "with" in err
 
 
+@pytest.mark.quick
 def test_bad_wrt(pyfile, capsys):
     path = pyfile("def f(x, y):\n    return x * y\n")
     status, out, err = run(["show", f"{path}:f", "--wrt", "z"], capsys)
@@ -265,6 +279,7 @@ def _operations(node):
                for n in ast.walk(node))
 
 
+@pytest.mark.quick
 def test_dump_after_ssa_one_op_per_line(pyfile, capsys):
     path = pyfile("""
         import numpy as np
@@ -301,6 +316,7 @@ def test_dump_after_ssa_one_op_per_line(pyfile, capsys):
 
 
 @pytest.mark.parametrize("stage", ["parse", "fence", "desugar", "ssa"])
+@pytest.mark.quick
 def test_dump_after_prepare_passes(stage, capsys):
     status, out, err = run(["show", f"{QUADRATIC}:f", "--dump-after", stage], capsys)
     assert status == 0, err
@@ -308,6 +324,7 @@ def test_dump_after_prepare_passes(stage, capsys):
     assert tree.body[0].name == "f"
 
 
+@pytest.mark.quick
 def test_dump_after_activity(pyfile, capsys):
     path = pyfile("""
         def f(x, y):
@@ -324,6 +341,7 @@ def test_dump_after_activity(pyfile, capsys):
 
 
 @pytest.mark.parametrize("stage", ["reverse", "forward"])
+@pytest.mark.quick
 def test_dump_after_final(stage, capsys):
     status, out, err = run(["show", f"{QUADRATIC}:f", "--dump-after", stage], capsys)
     assert status == 0, err
@@ -331,6 +349,7 @@ def test_dump_after_final(stage, capsys):
         assert out == fh.read()
 
 
+@pytest.mark.quick
 def test_dump_after_unknown_pass(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["show", f"{QUADRATIC}:f", "--dump-after", "nosuchpass"])
@@ -351,6 +370,7 @@ def test_color_only_when_asked_or_on_a_terminal(capsys):
     assert done.returncode == 0 and not ANSI.search(done.stdout)
 
 
+@pytest.mark.quick
 def test_highlight_keeps_the_text():
     text = ('def f(x):\n    # a comment\n    s = "str" + f"{x!r}"\n    return 1.5e3 if x else '
             "None\n")
@@ -374,16 +394,61 @@ def test_show_is_deterministic_across_processes():
 
 
 # ---- rules --------------------------------------------------------------------------------------
+@pytest.mark.quick
 def test_rules(capsys):
+    """`sourcediff rules` lists the user-facing functions; `--all` adds the runtime helpers
+    generated code calls, and is the whole rule table."""
     status, out, _ = run(["rules"], capsys)
     assert status == 0
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()}
     assert rows["numpy.sin"] == ["reverse", "forward"]
     assert rows["math.exp"] == ["reverse", "forward"]
     assert rows["numpy.argmax"] == ["nondifferentiable"]
+    assert not [name for name in rows if name.startswith("sourcediff.")]
+    status, out_all, _ = run(["rules", "--all"], capsys)
+    assert status == 0
     from sourcediff.rules import rule_listing
-    assert [(name, modes) for name, modes in rule_listing()] == \
+    listing = [(name, modes) for name, modes in rule_listing()]
+    assert listing == [(line.split()[0], line.split()[1:]) for line in out_all.splitlines()]
+    helpers = [name for name, _ in listing if name.startswith("sourcediff.runtime.")]
+    assert helpers and "sourcediff.runtime.unbroadcast" in helpers
+    assert [row for row in listing if row[0] not in helpers] == \
         [(line.split()[0], line.split()[1:]) for line in out.splitlines()]
+
+
+@pytest.mark.quick
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    out, _ = capsys.readouterr()
+    assert out == f"sourcediff {sourcediff.__version__}\n"
+    import importlib.metadata
+    assert importlib.metadata.version("sourcediff") == sourcediff.__version__
+
+
+@pytest.mark.quick
+def test_error_paths_are_relative_to_the_current_directory_when_shorter(pyfile, tmp_path,
+                                                                         monkeypatch, capsys):
+    path = pyfile("""
+        def f(x):
+            with open("log") as fh:
+                pass
+            return x
+    """)
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(["show", f"{path}:f"], capsys)   # the absolute path given
+    assert_clean_error(status, out, err)
+    assert err.startswith("mod.py:3: a `with` block is not supported\n"), err
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    status, out, err = run(["show", f"{path}:f"], capsys)
+    assert err.startswith(f"..{os.sep}mod.py:3: "), err
+    deep = tmp_path.joinpath(*["d"] * 40)   # ../../... would be longer than the absolute path
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    status, out, err = run(["show", f"{path}:f"], capsys)
+    assert err.startswith(f"{path}:3: "), err
 
 
 # ---- export -------------------------------------------------------------------------------------
@@ -547,6 +612,7 @@ def test_export_refuses_module_constants(pyfile, tmp_path, capsys):
     assert not out_path.exists()
 
 
+@pytest.mark.quick
 def test_export_errors(pyfile, tmp_path, capsys):
     path = pyfile("def f(x):\n    return x * x\n")
     status, out, err = run(["export", f"{path}:f", "-o", str(tmp_path / "a.py"), "--name",
@@ -623,6 +689,7 @@ GRAPH_SOURCE = """
 """
 
 
+@pytest.mark.quick
 def test_graph(pyfile, capsys):
     path = pyfile(GRAPH_SOURCE)
     status, out, err = run(["graph", f"{path}:g"], capsys)
@@ -651,6 +718,7 @@ def _labels(dot):
     return out
 
 
+@pytest.mark.quick
 def test_graph_edges_follow_data_flow(pyfile, capsys):
     path = pyfile("""
         def h(a, b):
@@ -676,6 +744,7 @@ def test_graph_edges_follow_data_flow(pyfile, capsys):
     assert len(labels) == 4     # c = a * b; d = c + a; t = d * 2.0; return t
 
 
+@pytest.mark.quick
 def test_graph_adjoint(pyfile, capsys):
     path = pyfile(GRAPH_SOURCE)
     status, plain, _ = run(["graph", f"{path}:g"], capsys)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import quick_if
 
 import sourcediff
 from sourcediff import cli
@@ -56,6 +57,7 @@ def doc_id(path):
 
 
 DOC_FILES = markdown_files()
+QUICK_DOCS = ("README.md", "tutorial.md")   # the documents whose examples the quick tier runs
 
 
 # ---- reading Markdown ---------------------------------------------------------------------------
@@ -240,7 +242,8 @@ def run_shown_commands(path, workspace):
     return [(expected, run_cli(argv, workspace)[1]) for argv, expected in shown_commands(path)]
 
 
-@pytest.mark.parametrize("path", DOC_FILES, ids=doc_id)
+@pytest.mark.parametrize("path", quick_if(DOC_FILES, lambda p: os.path.basename(p) in QUICK_DOCS),
+                         ids=doc_id)
 def test_examples_run_and_print_what_the_docs_show(path, workspace, monkeypatch):
     """The `sourcediff` commands run first, in order, then the python blocks (which may use the
     files the commands wrote, such as an exported module)."""
@@ -264,6 +267,7 @@ def test_the_tutorial_shows_the_quadratic_example_from_the_command_line():
     assert ["show", "examples/quadratic.py:f", "--mode", "forward"] in commands
 
 
+@pytest.mark.quick
 def test_how_it_works_shows_every_pass():
     commands = [argv for argv, _ in shown_commands(os.path.join(DOCS, "how-it-works.md"))]
     dumped = {argv[argv.index("--dump-after") + 1] for argv in commands
@@ -279,6 +283,7 @@ def run_python(*args):
                           timeout=300)
 
 
+@pytest.mark.quick
 def test_rules_reference_is_up_to_date():
     script = os.path.join(DOCS, "generate_rules.py")
     if UPDATE:
@@ -287,8 +292,9 @@ def test_rules_reference_is_up_to_date():
     assert done.returncode == 0, done.stderr + done.stdout
 
 
+@pytest.mark.quick
 def test_rules_reference_lists_what_sourcediff_rules_prints():
-    done = run_python("-m", "sourcediff", "rules")
+    done = run_python("-m", "sourcediff", "rules", "--all")   # the reference lists them all
     assert done.returncode == 0, done.stderr
     printed = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()}
     with open(os.path.join(DOCS, "rules.md"), encoding="utf-8") as fh:
@@ -317,6 +323,7 @@ def unescape(cell):
     return re.sub(r"\\([|*_])", r"\1", cell)
 
 
+@pytest.mark.quick
 def test_refusal_table_gives_the_real_messages_and_hints(workspace):
     sys.path.insert(0, str(workspace / "docs" / "examples"))
     try:
@@ -338,6 +345,7 @@ def test_refusal_table_gives_the_real_messages_and_hints(workspace):
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("path", DOC_FILES, ids=doc_id)
 def test_relative_links_point_at_files(path):
     with open(path, encoding="utf-8") as fh:
@@ -349,6 +357,7 @@ def test_relative_links_point_at_files(path):
             f"{doc_id(path)} links to {target}, which does not exist"
 
 
+@pytest.mark.quick
 def test_index_links_every_document():
     with open(os.path.join(DOCS, "index.md"), encoding="utf-8") as fh:
         text = fh.read()

@@ -2,7 +2,8 @@
 
     sourcediff show FILE.py:FUNC [--mode reverse|forward] [--wrt x,y] [--no-optimize]
                                  [--dump-after PASS] [--color auto|always|never]
-    sourcediff rules
+    sourcediff rules [--all]
+    sourcediff --version
     sourcediff export FILE.py:FUNC -o OUT.py [--name NAME] [--mode ...] [--wrt ...]
     sourcediff graph FILE.py:FUNC [--adjoint] [--wrt ...] [-o OUT.dot|OUT.svg|OUT.png]
 
@@ -279,29 +280,43 @@ def emit(text, args):
 
 
 # ---- commands -----------------------------------------------------------------------------------
+DUMPS = ("aliasing", "activity")   # the passes after `prepare` whose program `dump_after` prints
+
+
+def dump_after(func, stage, wrt_names=(), param_kinds=None):
+    """The program `sourcediff show --dump-after STAGE` prints, for a pass of
+    `pipeline.PREPARE` or one of DUMPS: the normalized function after that pass. `aliasing` and
+    `activity` run per specialization, for the argument kinds `param_kinds` ({parameter: kind},
+    unknown by default, as the command line has no arguments); `activity` adds its result, for
+    the parameters `wrt_names`, as a comment."""
+    from . import codegen, pipeline
+    if stage in [name for name, _ in pipeline.PREPARE]:
+        src, _ = pipeline.prepare(func, stop_after=stage)
+        return "\n".join(codegen.render_function(src.tree))
+    if stage not in DUMPS:
+        raise ValueError(f"no program to print after {stage!r}")
+    from .unit import Unit
+    analysis = Unit("show").analysis(func, list(wrt_names), dict(param_kinds or {}))
+    text = "\n".join(codegen.render_function(analysis.tree))
+    if stage == "activity":
+        text += "\n\n# activity (wrt " + ", ".join(wrt_names) + ")\n"
+        text += "# " + str(analysis.activity)
+    return text
+
+
 def cmd_show(args):
     func, method = load_function(args.target)
     stage = args.dump_after
     if stage is None:
         emit(make_grad(func, args, method=method).source, args)
         return 0
-    from . import codegen, pipeline
-    prepare_names = [name for name, _ in pipeline.PREPARE]
-    if stage in prepare_names:
-        src, _ = pipeline.prepare(func, stop_after=stage)
-        emit("\n".join(codegen.render_function(src.tree)), args)
+    from . import pipeline
+    if stage in [name for name, _ in pipeline.PREPARE]:
+        emit(dump_after(func, stage), args)
         return 0
-    if stage in ("aliasing", "activity"):
-        from .unit import Unit
+    if stage in DUMPS:
         d = make_grad(func, args, method=method)   # validates --wrt against the signature
-        analysis = Unit("show").analysis(func, d.wrt_names, {})
-        lines = codegen.render_function(analysis.tree)
-        if stage == "aliasing":
-            emit("\n".join(lines), args)
-            return 0
-        text = "\n".join(lines) + "\n\n# activity (wrt " + ", ".join(d.wrt_names) + ")\n"
-        text += "# " + str(analysis.activity)
-        emit(text, args)
+        emit(dump_after(func, stage, d.wrt_names), args)
         return 0
     if stage in ("reverse", "forward"):
         emit(make_grad(func, args, mode=stage, method=method).source, args)
@@ -311,9 +326,13 @@ def cmd_show(args):
     return 0
 
 
+RUNTIME_PREFIX = "sourcediff.runtime."   # the helpers generated code calls
+
+
 def cmd_rules(args):
     from .rules import rule_listing
-    rows = rule_listing()
+    rows = [(name, modes) for name, modes in rule_listing()
+            if args.all or not name.startswith(RUNTIME_PREFIX)]
     width = max((len(name) for name, _ in rows), default=0)
     sys.stdout.write("".join(f"{name:<{width}}  {' '.join(modes)}\n" for name, modes in rows))
     return 0
@@ -370,6 +389,11 @@ def cmd_graph(args):
 
 
 # ---- argument parsing ---------------------------------------------------------------------------
+def _version():
+    from . import __version__
+    return __version__
+
+
 def _pass_names():
     from . import pipeline
     names = list(getattr(pipeline, "PASS_NAMES", ()))
@@ -385,6 +409,7 @@ def build_parser():
         description="Source-to-source automatic differentiation for Python and NumPy.")
     parser.add_argument("--traceback", action="store_true",
                         help="show the full traceback of internal errors")
+    parser.add_argument("--version", action="version", version=f"sourcediff {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -411,7 +436,12 @@ def build_parser():
                       help="syntax highlighting (auto: only when writing to a terminal)")
     show.set_defaults(run=cmd_show)
 
-    rules = sub.add_parser("rules", help="list every function with a derivative rule")
+    rules = sub.add_parser("rules", help="list the functions with a derivative rule",
+                           description="List the functions, operators and methods sourcediff "
+                                       "has a derivative rule for, with the modes it supports.")
+    rules.add_argument("--all", action="store_true",
+                       help="also list the sourcediff.runtime helpers that generated code "
+                            "calls (they have rules for higher-order derivatives)")
     rules.set_defaults(run=cmd_rules)
 
     export = sub.add_parser("export", help="write a standalone module computing the gradient",
