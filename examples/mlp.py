@@ -1,9 +1,11 @@
 """A two-layer tanh MLP classifier trained with gradients from sourcediff.
 
-The softmax cross-entropy is written with the operations sourcediff differentiates: there is no
-`np.max`, so the row maximum that keeps `exp` from overflowing is built with `np.maximum`, one
-column at a time. (Subtracting any shift c from the logits leaves log-sum-exp unchanged:
-logsumexp(z) = c + log(sum(exp(z - c))), and its gradient too.)
+The softmax cross-entropy subtracts each row's maximum from the logits so that `exp` cannot
+overflow (subtracting any shift c leaves log-sum-exp unchanged: logsumexp(z) = c +
+log(sum(exp(z - c))), and its gradient too). The maximum comes from `row_max`, a helper of our
+own with a loop of `np.maximum` over the columns, to show a call to your own function being
+differentiated (through the derivative sourcediff generates for `row_max`);
+`np.max(z, axis=1, keepdims=True)` has a rule as well and gives the same loss and gradients.
 
     python examples/mlp.py
 """
