@@ -290,7 +290,13 @@ class Checkpointing:
         is_for = isinstance(stmt, gast.For)
         state, inputs, changed = self.analyze(loop)
         loop.state = state
-        before, body, zero = rev.loop_body(stmt.body, zero)
+        before, body, after = rev.loop_body(stmt.body, zero)
+        if not _derivative_code(body):
+            # no derivative flows through the loop: it only needs its overwritten values
+            # back, which the ordinary loop's tape does without recomputing anything
+            loop.youturn = None
+            return (rev.adj_for if is_for else rev.adj_while)(stmt, zero)
+        zero = after
         # what the recomputation reads must hold its value then, as the adjoint's own reads do
         for name in inputs:
             rev.read(N.name(name))
@@ -313,9 +319,8 @@ class Checkpointing:
             dispatch.append(N.if_(_flag(op, RESTORE), [N.assign(
                 N.store_tuple(state), N.call(N.attr(ck, "restore"), [a]))]))
         dispatch.append(N.if_(_flag(op, ADVANCE), self.advance(loop, a, b)))
-        if state:
-            dispatch.append(N.if_(_flag(op, TAKESHOT), [N.expr(
-                N.call(N.attr(ck, "takeshot"), [b, _state_tuple(state)]))]))
+        dispatch.append(N.if_(_flag(op, TAKESHOT), [N.expr(
+            N.call(N.attr(ck, "takeshot"), [b, _state_tuple(state)]))]))
         dispatch.append(N.if_(_flag(op, STEP), youturn))
         loop.youturn = dispatch[-1].body   # the taped forward joins it (see `forward`)
         actions = N.for_(N.store_tuple([names["ck_op"], names["ck_a"], names["ck_b"]]),
@@ -343,7 +348,7 @@ class Checkpointing:
         is_for = isinstance(stmt, gast.For)
         line = stmt.lineno
         state = loop.state
-        if loop.youturn is None:   # the adjoint never reached the loop
+        if loop.youturn is None:   # no derivative code: an ordinary loop
             return rev.fwd_loop(stmt, maybe, defined)
         out = []
         for name in loop.saved:
@@ -494,6 +499,20 @@ class _Rename(gast.NodeTransformer):
         if node.id in self.mapping:
             node.id = self.mapping[node.id]
         return node
+
+
+def _derivative_code(stmts):
+    """Whether adjoint code does more than restore overwritten values (and comment)."""
+    for stmt in stmts:
+        if getattr(stmt, "sd_site", None) is not None or N.is_comment(stmt) or isinstance(
+                stmt, gast.Pass):
+            continue
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            if _derivative_code(stmt.body) or _derivative_code(getattr(stmt, "orelse", [])):
+                return True
+            continue
+        return True
+    return False
 
 
 def _names_of(stmt):
