@@ -9,6 +9,8 @@ plain forward steps is compared with Revolve's optimum, computed here from its c
 
 import math
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -656,6 +658,25 @@ def test_a_loop_that_carries_no_state():
     assert "checkpointed" in df.source
     for n in (0, 1, 6):
         assert_same(df(x, n), sourcediff.grad(stateless_plain)(x, n))
+
+
+def test_an_exported_derivative_runs_without_sourcediff(tmp_path):
+    """`sourcediff export` copies the schedules too: the module needs only NumPy."""
+    from sourcediff.export import export_source
+    text, name = export_source(simulate_ck3)
+    (tmp_path / "exported_checkpoint.py").write_text(text, encoding="utf-8")
+    code = ("import sys, numpy as np\n"
+            f"sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import exported_checkpoint as m\n"
+            f"print(repr(m.{name}(np.linspace(0.1, 1.0, 5), 9).tolist()))\n"
+            "print('sourcediff' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    values, imported = done.stdout.splitlines()
+    assert imported == "False"
+    got = np.array(eval(values))
+    assert_same(got, sourcediff.grad(simulate)(X, 9))
 
 
 # ---- memory and recomputation ----

@@ -37,12 +37,10 @@ Snapshots copy arrays and containers. A value that may share its buffer with ano
 so views and aliases see the restored values too; the others are restored as fresh copies. When
 the tape is a measured tape (`Derivative.tape_bytes`) the snapshots' bytes count on it.
 
-Depends only on math, numpy and the runtime core.
+Depends only on numpy and the runtime core.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -75,7 +73,11 @@ def _ck_beta(s, r):
     """beta(s, r) = C(s + r, s): the most steps s snapshots reverse with r repetitions."""
     if r < 0 or s < 0:
         return 0
-    return math.comb(s + r, s)
+    k = min(s, r)
+    b = 1
+    for i in range(1, k + 1):   # C(s + r, k), exactly (`math` is not imported by export)
+        b = b * (s + r - k + i) // i
+    return b
 
 
 def _ck_repetitions(steps, snapshots):
