@@ -785,6 +785,13 @@ def changing_snapshots(x, k):
     return x
 
 
+def draws(x, k):
+    with checkpoint(snapshots=k):
+        for _i in range(3):
+            x = x + 0.1 * np.random.normal()
+    return x
+
+
 @pytest.mark.parametrize("func,message", [
     (other_with, "a `with` block is not supported"),
     (two_loops, "the body of `with sourcediff.checkpoint(...)` must be one for or while loop"),
@@ -792,6 +799,8 @@ def changing_snapshots(x, k):
                          "variable"),
     (named, "`with sourcediff.checkpoint(...) as ...` is not supported"),
     (changing_snapshots, "the number of snapshots `k` changes inside the checkpointed loop"),
+    (draws, "a checkpointed loop runs its steps again, and this random draw would give other "
+            "numbers then"),
 ])
 def test_refusals(func, message):
     args = (1.0, 2) if func.__code__.co_argcount == 2 else (1.0,)
@@ -799,6 +808,19 @@ def test_refusals(func, message):
         sourcediff.grad(func)(*args)
     assert info.value.reason == message
     assert info.value.lineno is not None
+
+
+def talks(x, n):
+    with checkpoint(snapshots=2):
+        for i in range(n):
+            print("step", i)
+            x = np.sin(x)
+    return np.sum(x)
+
+
+def test_a_recomputed_step_does_not_print_again(capsys):
+    sourcediff.grad(talks)(X, 6)
+    assert capsys.readouterr().out == "".join(f"step {i}\n" for i in range(6))
 
 
 def test_a_bad_number_of_snapshots_at_run_time():

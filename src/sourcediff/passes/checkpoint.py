@@ -53,6 +53,7 @@ import copy
 import re
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
@@ -227,6 +228,15 @@ class Checkpointing:
                 UnsupportedSyntaxError, f"the number of snapshots `{snapshots.id}` changes "
                 "inside the checkpointed loop", stmt,
                 hint="compute the number of snapshots before the loop")
+        for sub in walk_statements(stmt.body):
+            value = getattr(sub, "value", None) if isinstance(sub, (gast.Assign, gast.Expr)) \
+                else None
+            if isinstance(value, gast.Call) and _is_random(self.an.fs.resolve(value.func)):
+                raise self.an.error(
+                    UnsupportedSyntaxError, "a checkpointed loop runs its steps again, and "
+                    "this random draw would give other numbers then", sub,
+                    hint="draw the random numbers before the loop (an array of them) and "
+                         "index it inside")
 
     def covers(self, stmt):
         return id(stmt) in self.loops
@@ -371,7 +381,7 @@ class Checkpointing:
                                                       [k, _state_tuple(state)]), line)],
                       lineno=line),
                 N.assign(names["ck_k"], N.add(k, N.const(1)), line)]
-        body = head + self.plain_copy(loop)
+        body = head + self.plain_copy(loop, sweep=True)
         if is_for:
             out.append(N.for_(copy.deepcopy(stmt.target), copy.deepcopy(stmt.iter), body, line))
         else:
@@ -380,7 +390,7 @@ class Checkpointing:
         # the taped forward of one step, as fwd_loop would make it, joins the adjoint's block
         inner_maybe, inner_defined = self.inner_sets(stmt, maybe, defined)
         taped_body = stmt.body[:-1] if _has_break(stmt.body) else stmt.body
-        taped = rev.fwd_block(taped_body, inner_maybe, inner_defined)
+        taped = _without_prints(rev.fwd_block(taped_body, inner_maybe, inner_defined))
         at_index = 1 if is_for else 0
         loop.youturn[at_index:at_index] = taped
         maybe |= inner_maybe
@@ -411,7 +421,7 @@ class Checkpointing:
         return inner_maybe, set(defined) | target
 
     # -- the plain primal body (sweep and recomputation)
-    def plain_copy(self, loop):
+    def plain_copy(self, loop, sweep=False):
         """The plain body, its compiler temporaries renamed: they live within one trip, and
         bound once they fold into their uses (the optimizer's inlining)."""
         stmt = loop.stmt
@@ -426,7 +436,8 @@ class Checkpointing:
                              if _TEMPORARY.match(n))
         mapping = {n: self.rev.namer.fresh("t") for n in temporaries}
         renamer = _Rename(mapping)
-        return [renamer.visit(s) for s in self.plain(stmt.body)]
+        body = [renamer.visit(s) for s in self.plain(stmt.body)]
+        return body if sweep else _without_prints(body)
 
     def plain(self, stmts):
         out = []
@@ -499,6 +510,31 @@ class _Rename(gast.NodeTransformer):
         if node.id in self.mapping:
             node.id = self.mapping[node.id]
         return node
+
+
+def _is_random(obj):
+    """Whether `obj` draws random numbers (NumPy's and the standard library's generators)."""
+    import random
+
+    module = getattr(obj, "__module__", None) or ""
+    owner = getattr(obj, "__self__", None)
+    return (module.startswith("numpy.random") or module == "random"
+            or isinstance(owner, (np.random.Generator, np.random.RandomState, random.Random)))
+
+
+def _without_prints(stmts):
+    """`stmts` without `print(...)` calls: a recomputed step prints nothing (the sweep did)."""
+    out = []
+    for stmt in stmts:
+        if (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
+                and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "print"):
+            continue
+        for part in ("body", "orelse"):
+            inner = getattr(stmt, part, None)
+            if isinstance(inner, list) and inner:
+                setattr(stmt, part, _without_prints(inner) or [N.pass_()])
+        out.append(stmt)
+    return out
 
 
 def _derivative_code(stmts):
