@@ -96,15 +96,6 @@ def kwargs_call(x):
     return _plus(**kw)  # BAD: kwargs_call
 
 
-def lambda_inside(x):
-    scale = lambda v: v * x  # noqa: E731
-    return np.sum(np.array([1.0]) * apply_twice(scale, x))  # BAD: lambda_inside
-
-
-def apply_twice(f, v):
-    return f(f(v))
-
-
 a_lambda = lambda x: x * x  # noqa: E731
 
 

@@ -686,7 +686,7 @@ def ifexp_tests_its_target(x, y):
 def chained_comparison_after_rebinding(x):
     v = x * x
     t = 0.0
-    for i in range(3):
+    for _ in range(3):
         v = v * x
         if 0.0 < v < 10.0 and x > 0.1:
             t = t + v

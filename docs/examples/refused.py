@@ -27,12 +27,8 @@ def refuse_class(x):
 
 
 def refuse_lambda(x):
-    scale = (lambda v: v * x)
-    return np.sum(_apply(scale, x))
-
-
-def _apply(f, v):
-    return f(v)
+    scales = [lambda v: v * x]
+    return np.sum(scales[0](x))
 
 
 def refuse_yield(x):

@@ -15,6 +15,7 @@ import threading
 import types
 import weakref
 
+import gast
 import numpy as np
 
 from . import codegen, runtime
@@ -26,7 +27,8 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
-from .frontend import parse_function
+from .frontend import parse_function, register_source, unwrapped
+from .naming import identifier
 from .passes.activity import kind_of_value
 from .passes.checkpoint import mark_outermost
 from .passes.forward import Forward
@@ -217,7 +219,7 @@ class Derivative:
             value, out_dot = jvp(*args, 1.0)
             if type(value) is not float:
                 check(value)
-            grad = wrap(out_dot if type(out_dot) is float else float(out_dot))
+            grad = wrap(out_dot if type(out_dot) is float else float(np.reshape(out_dot, ())))
             return (value, grad) if keep_value else grad
         return call
 
@@ -383,8 +385,28 @@ def _helper_owners():
     return out
 
 
+def _returns_something(func):
+    """Refuse to differentiate a function with no `return` (a helper it calls may have none);
+    a generator is left to the pass that refuses `yield` with its own message."""
+    if not isinstance(func, types.FunctionType) or getattr(
+            func, "__sourcediff_generated__", False):
+        return
+    src = parse_function(func)
+    nested = (gast.FunctionDef, gast.Lambda)
+    todo, found = list(src.tree.body), False
+    while todo and not found:
+        node = todo.pop()
+        found = isinstance(node, (gast.Return, gast.Yield, gast.YieldFrom))
+        if not isinstance(node, nested):
+            todo.extend(gast.iter_child_nodes(node))
+    if not found and src.tree.name != "<lambda>":
+        raise src.error(UnsupportedSyntaxError, f"{src.name} has no return statement",
+                        src.tree, hint="return the value to differentiate")
+
+
 def _generate(d, func, param_kinds):
-    fname = f"{d.kind}_{d.func.__name__}"
+    _returns_something(func)
+    fname = f"{d.kind}_{identifier(d.func)}"
     unit = Unit(f"{fname} ({d.mode})")
     unit.checkpoints_off = d.checkpoint == 0   # grad(f, checkpoint=0): pragmas ignored
     an = unit.analysis(func, d.wrt_names, param_kinds)
@@ -393,7 +415,7 @@ def _generate(d, func, param_kinds):
     wrt = tuple(d.wrt_names) if d.wrt_tuple else d.wrt_names
     if d.mode == "forward" or d.kind == "jvp":
         fn_ast = Forward(an, unit).jvp_function(
-            unit.names.fresh_exact(f"jvp_{d.func.__name__}"), d.wrt_names)
+            unit.names.fresh_exact(f"jvp_{identifier(d.func)}"), d.wrt_names)
     else:
         seed = None
         preserve = d.preserve_result or d.kind == "value_and_grad"
@@ -487,6 +509,9 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
     if (kind == "grad" and isinstance(func, Derivative) and func.mode == "forward"
             and func.kind == "grad" and isinstance(func.func, Derivative)):
         return GradOfSecond(func, wrt)   # a third derivative
+    func = unwrapped(func)
+    if isinstance(func, types.MethodType):
+        return BoundDerivative(kind, func, wrt, mode, optimize, preserve_result)
     key = (kind, wrt, mode, optimize, preserve_result)
     if checkpoint is not None:
         if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 0:
@@ -504,45 +529,92 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
         return d
 
 
-def _decorator(kind, func, **opts):
+class BoundDerivative:
+    """A transform of a bound method (`grad(model.loss)`): the transform of the function with
+    the object as its first argument; `wrt` counts the method's own parameters."""
+
+    __sourcediff_transform__ = True
+
+    def __init__(self, kind, method, wrt, mode, optimize, preserve_result):
+        self.method = method
+        self.obj = method.__self__
+        self.kind = kind
+        self.mode = mode
+        shifted = tuple(_shift(w) for w in wrt) if isinstance(wrt, tuple) else _shift(wrt)
+        self.inner = _transform(kind, method.__func__, shifted, mode=mode, optimize=optimize,
+                                preserve_result=preserve_result)
+        self.wrt_arg = wrt
+        self.options = (mode, optimize, preserve_result)
+        functools.update_wrapper(self, method, updated=())
+        self.__name__ = f"{kind}_{identifier(method)}"
+
+    def __call__(self, *args, **kwargs):
+        return self.inner(self.obj, *args, **kwargs)
+
+    @property
+    def source(self):
+        return self.inner.source
+
+    def tape_bytes(self, *args, **kwargs):
+        return self.inner.tape_bytes(self.obj, *args, **kwargs)
+
+    def __reduce__(self):
+        return (_transform, (self.kind, self.method, self.wrt_arg, *self.options))
+
+    def __repr__(self):
+        return f"<sourcediff {self.kind} of the method {self.method.__qualname__}>"
+
+
+def _shift(wrt):
+    """`wrt` of a method's own parameters, counted in the function's (self comes first)."""
+    if isinstance(wrt, bool) or not isinstance(wrt, int):
+        return wrt
+    return wrt + 1 if wrt >= 0 else wrt
+
+
+def _decorator(kind, func, source=None, **opts):
     if func is None:
-        return lambda f: _transform(kind, f, **opts)
+        return lambda f: _decorator(kind, f, source=source, **opts)
     if not callable(func):
         raise TypeError(f"{kind}() takes a function, got {func!r}")
+    if source is not None:
+        register_source(func, source)
     return _transform(kind, func, **opts)
 
 
 def grad(func=None, wrt=0, *, mode="reverse", optimize=True, preserve_result=False,
-         checkpoint=None):
+         source=None, checkpoint=None):
     """The gradient of `func`'s scalar output with respect to the argument(s) `wrt`.
 
     `wrt` is an index, a parameter name, or a tuple of them (a tuple gives a tuple of
     gradients). Each gradient has the type and shape of its argument. `mode="forward"` computes
-    it with forward mode; `preserve_result=True` returns `(value, gradient)`.
+    it with forward mode; `preserve_result=True` returns `(value, gradient)`. `source` is the
+    text of `func`'s `def`, for a function with no source file (typed at the prompt, exec).
     `checkpoint=K` keeps at most K snapshots for each outermost loop of `func` instead of a
     tape entry per step, as `with sourcediff.checkpoint(snapshots=K):` does (`checkpoint=0`
     ignores those pragmas).
     """
-    return _decorator("grad", func, wrt=wrt, mode=mode, optimize=optimize,
+    return _decorator("grad", func, source, wrt=wrt, mode=mode, optimize=optimize,
                       preserve_result=preserve_result, checkpoint=checkpoint)
 
 
-def value_and_grad(func=None, wrt=0, *, mode="reverse", optimize=True, checkpoint=None):
+def value_and_grad(func=None, wrt=0, *, mode="reverse", optimize=True, source=None,
+                   checkpoint=None):
     """`(value, gradient)`: the same as `grad(func, wrt, preserve_result=True)`."""
-    return _decorator("value_and_grad", func, wrt=wrt, mode=mode, optimize=optimize,
+    return _decorator("value_and_grad", func, source, wrt=wrt, mode=mode, optimize=optimize,
                       preserve_result=True, checkpoint=checkpoint)
 
 
-def jvp(func=None, wrt=0, *, optimize=True):
+def jvp(func=None, wrt=0, *, optimize=True, source=None):
     """Takes `func`'s arguments then one tangent per `wrt` argument; returns
     `(value, tangent of the output)`."""
-    return _decorator("jvp", func, wrt=wrt, mode="forward", optimize=optimize)
+    return _decorator("jvp", func, source, wrt=wrt, mode="forward", optimize=optimize)
 
 
-def vjp(func=None, wrt=0, *, optimize=True, checkpoint=None):
+def vjp(func=None, wrt=0, *, optimize=True, source=None, checkpoint=None):
     """Takes `func`'s arguments then a cotangent shaped like the output; returns
     `(value, gradient)`. `checkpoint=K`: as for `grad`."""
-    return _decorator("vjp", func, wrt=wrt, mode="reverse", optimize=optimize,
+    return _decorator("vjp", func, source, wrt=wrt, mode="reverse", optimize=optimize,
                       checkpoint=checkpoint)
 
 

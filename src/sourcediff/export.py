@@ -355,6 +355,8 @@ def _scipy_imports(name, module, attrs):
 
 
 _SCIPY_MODULES = ("scipy.special", "scipy.stats", "scipy.linalg")
+# standard-library modules runtime helpers may read (an export imports the ones it copies use)
+_STDLIB = {"types", "functools", "threading", "dataclasses", "copy", "inspect"}
 
 
 def _scipy_object(value, name):
@@ -577,6 +579,12 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     extra = []
     if mode == "forward":
         runtime_reads.add("forward_gradient")
+    dynamic = sorted(runtime_reads & {"dynamic_vjp", "dynamic_jvp"})
+    if dynamic:
+        raise ExportError(f"cannot export the gradient of {origin}: it calls a function known "
+                          "only at run time (a parameter, a method of an object, a lambda "
+                          "from a list), whose derivative sourcediff compiles when it meets "
+                          "it; an export needs every callee known when it is written")
     rt = _Runtime()
     need = rt.closure(runtime_reads)
     helpers = rt.render(need)
@@ -589,6 +597,8 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     imports = {"import numpy as _np"}
     if "_math" in helper_reads:
         imports.add("import math as _math")
+    for module in sorted(_STDLIB & helper_reads):   # modules the copied helpers read
+        imports.add(f"import {module}")
     imports.update(line for lines in ns.imports.values() for line in lines.split("\n"))
     if "scipy" in helper_reads:
         imports |= _helper_scipy_imports(helpers)

@@ -48,8 +48,9 @@ GENERATED = ("_tape", "_push", "_pop", "_sd", "_np", "_math")
 
 
 def hygiene(src, namer):
-    """Rename the user's locals that carry a name generated code uses (`_tape = ...` becomes
-    `_tape_1 = ...`); refuse such a parameter or a module-level value read under one."""
+    """Rename the user's locals and parameters that carry a name generated code uses
+    (`_tape = ...` becomes `_tape_1 = ...`, recorded in `src.renames` for parameters); refuse
+    a module-level value read under one."""
     tree = src.tree
     params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     stored = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
@@ -58,11 +59,7 @@ def hygiene(src, namer):
     for node in gast.walk(tree):
         if not isinstance(node, gast.Name) or node.id not in GENERATED:
             continue
-        if node.id in params:
-            raise src.error(UnsupportedSyntaxError, f"the parameter name `{node.id}` is "
-                            "reserved for sourcediff's generated code", node,
-                            hint="rename the parameter")
-        if node.id not in stored:
+        if node.id not in stored and node.id not in params:
             raise src.error(UnsupportedSyntaxError, f"`{node.id}` is a name sourcediff's "
                             "generated code uses for itself, and this function reads a "
                             "module-level value under it", node,
@@ -72,6 +69,8 @@ def hygiene(src, namer):
     for node in gast.walk(tree):
         if isinstance(node, gast.Name) and node.id in mapping:
             node.id = mapping[node.id]
+    # a parameter renamed too: the names callers and `wrt` use map to it
+    src.renames = {p: mapping[p] for p in params if p in mapping}
 
 
 def prepare(func, stop_after=None):

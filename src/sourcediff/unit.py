@@ -35,6 +35,7 @@ class Callee:
     name: str = ""         # forward mode: tangent function
     args: list = None      # the primal arguments, one per parameter, in order
     active: list = None    # [(param, atom)] of active parameters
+    wrt: tuple = ()        # a derivative's active parameters, by position
 
 
 class Unit:
@@ -66,7 +67,7 @@ class Unit:
         view.tree = tree
         extra = self.mutated_params(func) if callee else ()
         return Analysis(view, wrt, param_kinds, namer=self.namer_copy(namer), calls=self,
-                        extra_outputs=extra)
+                        extra_outputs=extra, callee=callee)
 
     def namer_copy(self, namer):
         out = Namer(namer.taken)
@@ -86,7 +87,8 @@ class Unit:
                 tree, src, _ = self.prepare(func)
             except SourceDiffError:
                 # not a function sourcediff can read: if it is ever differentiated, that
-                # compile says so; called plainly, its own writes happen as they do
+                # compile says so; called plainly, it may write into any argument
+                self.mutated[func] = list(inspect.signature(func).parameters)
                 return self.mutated[func]
             classify = Classifier(src, local_names(tree))
             found = aliasing.mutated_params(src, tree, classify, self.mutated_args)
@@ -169,9 +171,12 @@ class Unit:
         if not active:
             return None
         wrt = tuple(d.params.index(p) for p, _ in active)
+        if mode == "reverse":   # the adjoint: a Hessian-vector product (_sd.derivative_vjp)
+            name = self.constant(d, f"{identifier(d)}")
+            return Callee(name=name.id, args=args, active=active, wrt=wrt)
         jvp_fn = _transform("jvp", d, wrt)
-        name = self.constant(jvp_fn, f"jvp_{d.__name__}")
-        return Callee(name=name.id, args=args, active=active)
+        name = self.constant(jvp_fn, f"jvp_{identifier(d)}")
+        return Callee(name=name.id, args=args, active=active, wrt=wrt)
 
     def call_atoms(self, op):
         """(callee parameters, one atom per parameter) of a call to a user function; defaults
@@ -179,10 +184,10 @@ class Unit:
         func = op.func
         positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
         keywords = {k: v for k, v in op.args.items() if isinstance(k, str)}
-        bound = inspect.signature(func).bind(*positional, **keywords)
-        _, callee_src, _ = self.prepare(func)
-        params = [a.id for a in callee_src.tree.args.posonlyargs + callee_src.tree.args.args
-                  + callee_src.tree.args.kwonlyargs]
+        signature = inspect.signature(func)
+        bound = signature.bind(*positional, **keywords)
+        params = [p.name for p in signature.parameters.values()
+                  if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         defaults = _defaults(func)
         args = [bound.arguments[p] if p in bound.arguments else
                 self.constant(defaults[p], f"{identifier(func)}_{p}") for p in params]

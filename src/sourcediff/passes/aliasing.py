@@ -453,8 +453,9 @@ class Rewrite:
             return rebind
         if container and self.kind(container[0].id) == ARRAY:
             return rebind   # `c[i] op= e` on an ndarray: the write back into `c` is exact
-        # (the container of `c[i] op= e` gets the new element by the write back anyway)
-        others = self.others(stmt, name, [c.id for c in container])
+        # (a list's other slots may hold the same array: its container counts like any
+        # other holder)
+        others = self.others(stmt, name)
         if not others:
             return rebind
         if self.kind(name) == ARRAY:

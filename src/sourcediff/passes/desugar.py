@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 import gast
 
 from .. import nodes as N
-from ..errors import UnsupportedSyntaxError
 
 JUMPS = (gast.Return, gast.Break, gast.Continue)
 
@@ -318,9 +317,12 @@ def desugar(src, namer):
         value = single.value if single.value is not None else N.const(None)
         tree.body = lowered + [N.return_(value, single.lineno)]
         return src
-    if returns == 0:
-        raise src.error(UnsupportedSyntaxError, f"{src.name} has no return statement", tree,
-                        hint="return the value to differentiate")
+    if returns == 0:   # returns None (a helper called for its effect); `build` refuses
+        # a function to differentiate that returns nothing
+        lowered, _ = low.block(body, None, [])
+        last = max((getattr(s, "lineno", tree.lineno) for s in body), default=tree.lineno)
+        tree.body = lowered + [N.return_(N.const(None), last)]
+        return src
     low.result = namer.exact_or_fresh("result")
     in_loop = any(contains([s], gast.Return) for s in body
                   if isinstance(s, (gast.For, gast.While)))

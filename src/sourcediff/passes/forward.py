@@ -234,14 +234,17 @@ class Forward:
     def jvp_function(self, fname, wrt):
         """`fname(*params, *tangents of wrt) -> (value, tangent of value)`."""
         an = self.an
+        wrt = [an.renames.get(w, w) for w in wrt]
         tangents = [self.dot[p] for p in wrt]
         head = []
         mutable = set(an.written_params())
         for p in an.params:
             if p in self.written or p in mutable:
                 # written in place: work on copies, so the caller's values (and the next
-                # tangent pass) see the arguments unchanged
-                head.append(N.assign(p, N.call("_sd.copy_value", [N.name(p)])))
+                # tangent pass) see the arguments unchanged; a callee writes into its
+                # caller's values, as NumPy does (the caller rebinds them from its results)
+                if not an.callee:
+                    head.append(N.assign(p, N.call("_sd.copy_value", [N.name(p)])))
                 if p in wrt and p in an.active:
                     head.append(N.assign(self.dot[p], N.call("_sd.owned", [
                         N.name(self.dot[p]), N.name(p)])))

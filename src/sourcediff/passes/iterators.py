@@ -5,7 +5,10 @@
   `[(u, v) for u, v in zip(a, b)]`, `[f(u, v) for u, v in zip(a, b)]`;
 * `list(x)` becomes `[v for v in x]`, `tuple(x)` becomes `_sd.as_tuple([v for v in x])`;
 * `dict(a=x, b=y)` becomes `{"a": x, "b": y}`;
-* `zip(*pairs)` becomes `_sd.unzip(pairs)` (a list of tuples, transposed).
+* `zip(*pairs)` becomes `_sd.unzip(pairs)` (a list of tuples, transposed);
+* NumPy's index tricks and operand lists: `np.r_[a, b]` becomes a concatenation of
+  `np.atleast_1d`s, `np.c_[a, b]` a `np.column_stack`, and `np.einsum(a, [0, 1], b, [1, 2])`
+  (literal sublists) the subscripts form `np.einsum('ab,bc', a, b)`.
 
 A lambda given to `map` becomes a lambda called on the spot, which the nested pass inlines.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import builtins
 
 import gast
+import numpy as np
 
 from .. import nodes as N
 
@@ -68,8 +72,59 @@ class _Rewrite(gast.NodeTransformer):
         node.ifs = [self.visit(i) for i in node.ifs]
         return node
 
+    def numpy(self, node, name):
+        """Whether `node` (not shadowed by a local) is `numpy.<name>`."""
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if isinstance(root, gast.Name) and root.id in self.locals:
+            return False
+        return self.src.resolve(node) is getattr(np, name, None)
+
+    def visit_Subscript(self, node):
+        """`np.r_[a, b]` -> `np.concatenate((np.atleast_1d(a), np.atleast_1d(b)))`;
+        `np.c_[a, b]` -> `np.column_stack((a, b))` (for items that are not slices)."""
+        self.generic_visit(node)
+        for name, build in (("r_", self.r_), ("c_", self.c_)):
+            if self.numpy(node.value, name):
+                items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+                if any(isinstance(i, gast.Slice) or isinstance(i, gast.Constant) and
+                       isinstance(i.value, str) for i in items):
+                    return node   # ranges and directives: refused with its name
+                return build(node.value, items)
+        return node
+
+    def r_(self, base, items):
+        numpy = base.value
+        parts = [gast.Call(func=N.attr(numpy, "atleast_1d"), args=[i], keywords=[])
+                 for i in items]
+        return gast.Call(func=N.attr(numpy, "concatenate"), args=[N.tuple_(parts)],
+                         keywords=[])
+
+    def c_(self, base, items):
+        return gast.Call(func=N.attr(base.value, "column_stack"), args=[N.tuple_(items)],
+                         keywords=[])
+
+    def einsum(self, node):
+        """`np.einsum(a, [0, 1], b, [1, 2], [0, 2])` (literal sublists) -> the subscripts
+        string form `np.einsum('ab,bc->ac', a, b)`."""
+        args = node.args
+        if not args or isinstance(args[0], gast.Constant) or node.keywords:
+            return node
+        lists = args[1::2]
+        if not all(_int_list(a) for a in lists) or (len(args) % 2 and not _int_list(args[-1])):
+            return node
+        letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        operands = args[0:len(args) - len(args) % 2:2]
+        sub = ",".join("".join(letters[v] for v in _ints(a)) for a in lists[:len(operands)])
+        if len(args) % 2:
+            sub += "->" + "".join(letters[v] for v in _ints(args[-1]))
+        return gast.Call(func=node.func, args=[N.const(sub)] + operands, keywords=[])
+
     def visit_Call(self, node):
         self.generic_visit(node)
+        if self.numpy(node.func, "einsum"):
+            return self.einsum(node)
         kind = self.builtin(node)
         starred = [a for a in node.args if isinstance(a, gast.Starred)]
         if kind is None or node.keywords and kind != "dict":
@@ -99,6 +154,16 @@ class _Rewrite(gast.NodeTransformer):
             return gast.Dict(keys=[N.const(kw.arg) for kw in node.keywords],
                              values=[kw.value for kw in node.keywords])
         return node
+
+
+def _int_list(node):
+    return isinstance(node, (gast.List, gast.Tuple)) and all(
+        isinstance(e, gast.Constant) and type(e.value) is int and 0 <= e.value < 52
+        for e in node.elts)
+
+
+def _ints(node):
+    return [e.value for e in node.elts]
 
 
 def rewrite_iterators(src, namer):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import types
 
 import gast
 
@@ -253,6 +254,9 @@ class Inliner:
         if (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
                 and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id in nested):
             return self.inline(stmt, nested[stmt.value.func.id])
+        callee = self.receiver_of_nested(stmt)
+        if callee is not None:
+            return self.inline(stmt, callee)
         for node in gast.walk(stmt):
             if isinstance(node, gast.Name) and node.id in nested:
                 raise self.src.error(
@@ -261,6 +265,25 @@ class Inliner:
                     hint="call it here, or define it at module level and pass the values it "
                          "reads as arguments")
         return [stmt]
+
+    def receiver_of_nested(self, stmt):
+        """`t = h(g, x)` where `g` is a nested function and `h` a plain function of this
+        module: `h` is inlined too (its parameter stands for `g`, so `g`'s closure over this
+        function's values is differentiated), as a Nested made from its source."""
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call)
+                and isinstance(stmt.value.func, gast.Name)):
+            return None
+        call = stmt.value
+        values = list(call.args) + [kw.value for kw in call.keywords]
+        if not any(isinstance(v, gast.Name) and v.id in self.src.nested for v in values):
+            return None
+        from ..frontend import parse_function
+        func = self.src.resolve(call.func)
+        if not (isinstance(func, types.FunctionType) and func.__closure__ is None
+                and func.__globals__ is self.src.func.__globals__):
+            return None
+        tree = parse_function(func).tree
+        return Nested(f"{func.__name__}", tree, stmt.lineno)
 
     def inline(self, stmt, nested):
         if nested.name in self.active:
@@ -307,6 +330,9 @@ class Inliner:
         out = []
         for param in params:
             value = given.get(param, defaults.get(param))
+            if isinstance(value, gast.Name) and value.id in self.src.nested:
+                mapping[param] = value.id   # the parameter stands for the nested function
+                continue
             if value is None:
                 raise self.src.error(UnsupportedSyntaxError, f"the call gives no value for "
                                      f"the parameter `{param}`", stmt)

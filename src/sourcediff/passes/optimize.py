@@ -50,10 +50,21 @@ def _reads(fn):
                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
 
+def _random(func):
+    """`np.random.<...>` (a draw, or seeding: never dropped, never moved)."""
+    while isinstance(func, gast.Attribute):
+        if func.attr == "random":
+            return True
+        func = func.value
+    return False
+
+
 def _pure(value):
     for node in gast.walk(value):
         if isinstance(node, gast.Call):
             func = node.func
+            if _random(func):
+                return False
             root = func
             while isinstance(root, gast.Attribute):
                 root = root.value
@@ -255,13 +266,26 @@ def inline_temporaries(fn):
                                 changed = True
                                 i -= 1
                         break
-                    if _writes(later) & (needs | {name}):
+                    if _writes(later) & (needs | {name}) or _may_write_memory(later):
                         break
             i += 1
         return stmts
 
     fn.body = block(fn.body)
     return changed
+
+
+def _may_write_memory(stmt):
+    """Whether `stmt` may change an array or a list in place (an element write, or a call
+    that is not a pure helper, the tape's push aside): an expression reading a view of it
+    must not move past it."""
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            return True
+        if isinstance(node, gast.Call) and not _pure(node) and not (
+                isinstance(node.func, gast.Name) and node.func.id in KEEP):
+            return True
+    return False
 
 
 def _inlinable(stmt, bound, reads):

@@ -87,8 +87,13 @@ class Analysis:
     passes/aliasing.py): it needs the argument kinds, which is why it runs here, per
     specialization."""
 
-    def __init__(self, fs, wrt, param_kinds, namer=None, calls=None, extra_outputs=()):
+    def __init__(self, fs, wrt, param_kinds, namer=None, calls=None, extra_outputs=(),
+                 callee=False):
         self.fs = fs
+        self.callee = callee   # a user function's variant, called by generated code
+        self.renames = getattr(fs, "renames", {})   # user parameter name -> its name here
+        wrt = [self.renames.get(w, w) for w in wrt]
+        param_kinds = {self.renames.get(p, p): k for p, k in param_kinds.items()}
         tree = fs.tree
         self.tree = tree
         self.namer = namer
@@ -220,7 +225,9 @@ class Reverse:
         """Whether `stmts` do anything once restores of values nobody reads are dropped."""
         for stmt in stmts:
             site = getattr(stmt, "sd_site", None)
-            if site is None or self.live is None or site[1] in self.live:
+            name = site[1][1] if site is not None and isinstance(site[1], tuple) else \
+                site and site[1]
+            if site is None or self.live is None or name in self.live:
                 return True
         return False
 
@@ -251,7 +258,29 @@ class Reverse:
         if target in self.shape_vars:   # saved after the value, so restored before it
             code.append(self.restore(stmt, self.shape_vars[target]))
         code.append(self.restore(stmt, target))
+        for name in self.plain_writes(stmt):   # what a plain call wrote into, put back
+            index = N.call("_sd.whole_index", [N.name(name)])
+            marker = N.assign(gast.Subscript(value=N.name(name), slice=index,
+                                             ctx=gast.Store()), N.call(POP), stmt.lineno)
+            marker.sd_site = (id(stmt), ("call", name))
+            self.sites.append(marker)
+            self.reads.add(name)
+            code.append(marker)
         return code, zero
+
+    def plain_writes(self, stmt):
+        """The arguments a call of a user function, made plainly (no derivative flows
+        through it), may write into, when the adjoint sweep must have them back."""
+        target = stmt.targets[0]
+        if not isinstance(target, gast.Name) or target.id in self.an.active:
+            return []
+        if not isinstance(stmt.value, gast.Call):
+            return []
+        op = self.an.classify(stmt.value)
+        if op.kind != "call":
+            return []
+        atoms = self.unit.mutated_args(stmt, op)
+        return [a.id for a in atoms if isinstance(a, gast.Name) and self.restores(a.id)]
 
     def contributions(self, stmt, op, target, zero):
         dy = N.name(self.d[target])
@@ -273,9 +302,31 @@ class Reverse:
             for key, atom in zip(keys, op.args.values(), strict=True):
                 self.accumulate(atom, N.call("_sd.getitem", [dy, key]), zero, code,
                                 container=True)
+        elif op.kind == "attribute":
+            obj = op.args["x"]
+            self.read(obj)
+            self.accumulate(obj, N.call("_sd.attribute_adjoint", [dy, obj, N.const(op.label)]),
+                            zero, code, container=True)
+        elif op.kind == "dynamic":
+            self.dynamic_contributions(stmt, op, dy, zero, code)
+        elif op.kind == "construct":
+            for field, atom in op.args.items():
+                self.accumulate(atom, N.call("_sd.field_of", [dy, N.const(field)]), zero,
+                                code, container=True)
         elif op.kind == "unknown":
             raise self.missing_rule(stmt, op)
         return code
+
+    def dynamic_contributions(self, stmt, op, dy, zero, code):
+        """`y = fn(a, k=b)` with `fn` a value: the callee's own vjp, at run time."""
+        callee, args, keywords = dynamic_parts(self.an, stmt, op)
+        call, atoms = dynamic_call("dynamic_vjp", op, callee, args, keywords, dy)
+        self.read(call)
+        results = [self.namer.fresh("dyn") for _ in atoms]
+        code.append(N.assign(N.store_tuple(results), call))
+        for name, atom in zip(results, atoms, strict=True):
+            if atom is not None:
+                self.accumulate(atom, N.name(name), zero, code, container=True)
 
     def missing_rule(self, stmt, op):
         return missing_rule(self.an, stmt, op)
@@ -339,9 +390,11 @@ class Reverse:
         results = [self.namer.fresh(f"{self.d[a.id]}_") for _, a in call.active]
         args = N.tuple_(call.args)
         self.read(args)
+        wrt = N.tuple_(N.const(i) for i in call.wrt)
         code = [N.assign(N.store_tuple(results),
-                         N.call("_sd.vjp_by_jvp", [N.name(call.name), args,
-                                                   N.name(self.d[target])]), stmt.lineno)]
+                         N.call("_sd.derivative_vjp", [N.name(call.name), args,
+                                                       N.name(self.d[target]), wrt]),
+                         stmt.lineno)]
         for name, (_, atom) in zip(results, call.active, strict=True):
             self.accumulate(atom, N.name(name), zero, code, container=True)
         return code
@@ -382,6 +435,11 @@ class Reverse:
                 expr = N.call("_sd.unbroadcast", [N.name(part), value])
                 self.read(value)
                 self.accumulate(value, expr, zero, code)
+        if self.restores(name):
+            # the restore writes through this name at this index: both must hold the values
+            # they had at this statement (a loop may rebind them)
+            self.reads.add(name)
+            self.read(target.slice)
         marker = N.assign(gast.Subscript(value=N.name(name), slice=target.slice,
                                          ctx=gast.Store()), N.call(POP), stmt.lineno)
         marker.sd_site = (id(stmt), name)
@@ -479,7 +537,10 @@ class Reverse:
         when it reads a value that may share the buffer, or the buffer may be an argument's
         (the caller gets its arrays back unchanged)."""
         shared = self.an.shares_with(name)
-        return bool(shared & self.reads) or bool(shared & set(self.an.params))
+        # (during the adjoint sweep, what the previous round found the sweep reads counts
+        # too: the statements before this one are visited after it)
+        reads = self.reads | (self.live or set())
+        return bool(shared & reads) or bool(shared & set(self.an.params))
 
     def save(self, stmt, name, maybe, defined, out):
         """Push `name`'s old value before `stmt` overwrites it, if the adjoint needs it."""
@@ -509,6 +570,11 @@ class Reverse:
                                                                         target.elts]
             for name in names:
                 self.save(stmt, name, maybe, defined, out)
+            for name in self.plain_writes(stmt):   # the adjoint sweep restores these
+                self.pushed.add((id(stmt), ("call", name)))
+                copy_of = N.call("_sd.snapshot", [N.name(name),
+                                                  N.call("_sd.whole_index", [N.name(name)])])
+                out.append(N.expr(N.call(PUSH, [copy_of]), stmt.lineno))
             out.append(self.primal(stmt))
             maybe.update(names)
             defined.update(names)
@@ -578,7 +644,7 @@ class Reverse:
                 self.uses_tape = True
                 return N.assign(stmt.targets[0].id,
                                 N.call(call.fwd, [N.name("_tape")] + call.args), stmt.lineno)
-        return stmt
+        return self.unit.plain_call(self.an, stmt)
 
     # ---- assembling functions
     def sweeps(self, seed):
@@ -621,6 +687,8 @@ class Reverse:
     def gradient_function(self, fname, wrt, preserve_result, seed_param=None):
         """The flat derivative: forward sweep, adjoint sweep, gradients of `wrt`."""
         an = self.an
+        renamed = [an.renames.get(w, w) for w in wrt]
+        wrt = tuple(renamed) if isinstance(wrt, tuple) else renamed
         originals = {}
         for p in wrt:
             if p in an.reassigned:
@@ -657,6 +725,7 @@ class Reverse:
         """`fwd(_tape, *params)` saves a snapshot on the caller's tape and returns the value;
         `bwd(_tape, d_out)` pops it and returns the adjoints of the `active` parameters."""
         an = self.an
+        active = [an.renames.get(p, p) for p in active]
         seed = self.namer.exact_or_fresh(f"d{an.output}" if an.output else "dout")
         if an.output:
             self.d.names[an.output] = seed
@@ -699,9 +768,42 @@ def _sum_terms(exprs):
     return total
 
 
+def dynamic_parts(an, stmt, op):
+    """(the callee expression, positional atoms, a dict node of keyword atoms) of a dynamic
+    call; a method of an array or a number has no derivative rule (`missing_rule`)."""
+    receiver = op.args.get("fn")
+    if receiver is not None and an.kind(receiver) in (SCALAR, ARRAY):
+        raise missing_rule(an, stmt, op)
+    callee = stmt.value.func
+    if op.method:
+        callee = N.attr(receiver, op.method)
+    positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
+    named = [k for k in op.args if isinstance(k, str) and k not in ("fn", "*")]
+    keywords = gast.Dict(keys=[N.const(k) for k in named], values=[op.args[k] for k in named])
+    return callee, positional, keywords
+
+
+def dynamic_call(name, op, callee, positional, keywords, last):
+    """`_sd.dynamic_vjp/jvp(callee, (a, *rest), {k: b}, last[, star=...])` and the atoms its
+    results (or tangents) go with: the callee's receiver, each argument, the starred sequence
+    (one derivative for all of it), each keyword value."""
+    args = list(positional)
+    star = op.args.get("*")
+    if star is not None:
+        args.append(gast.Starred(value=star, ctx=gast.Load()))
+    extra = [N.keyword("star", N.const(len(positional)))] if star is not None else []
+    call = N.call(f"_sd.{name}", [callee, N.tuple_(args), keywords, last], extra)
+    atoms = [op.args.get("fn")] + list(positional) + ([star] if star is not None else [])
+    return call, atoms + list(keywords.values)
+
+
 def missing_rule(an, stmt, op):
     """The error for an operation on active values that has no usable derivative rule."""
     label = op.label or "this operation"
+    if op.problem and isinstance(op.func, type):
+        return an.error(MissingRuleError, op.problem, stmt,
+                        hint=f"make {label} a @dataclass (its fields are then differentiated), "
+                             "or build the object outside the function and pass it in")
     if op.problem:
         return an.error(MissingRuleError, f"the derivative rule for {label} does not fit this "
                         f"call: {op.problem}", stmt,

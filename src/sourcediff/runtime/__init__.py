@@ -12,13 +12,16 @@ sourcediff never imports SciPy, and works without it.
 
 import importlib
 
-from . import checkpoint, core, numpy_helpers
+from . import calls, checkpoint, core, numpy_helpers
+from .calls import *  # noqa: F403
 from .checkpoint import *  # noqa: F403
 from .core import *  # noqa: F403
 from .core import _is_zero, _tracking  # noqa: F401  (read by the API and by tests)
 from .numpy_helpers import *  # noqa: F403
 
-MODULES = (core, numpy_helpers)
+# `calls` (derivatives of callees known only at run time) needs sourcediff itself: export
+# refuses code that calls it
+MODULES = (core, numpy_helpers, calls)
 MODULES = (*MODULES, checkpoint)   # checkpointed loops' schedules
 scipy_helpers = None
 

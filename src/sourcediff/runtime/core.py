@@ -417,10 +417,14 @@ def measure_tape(fn, *args):
 
 # ---- in-place writes and lists
 def snapshot(x, index):
-    """The elements `x[index] = ...` is about to overwrite (a copy, not a view)."""
+    """What `x[index] = ...` is about to overwrite: a copy of an array's elements (not a
+    view); for a list or a dict, the objects in those slots themselves (their own contents
+    are restored by their own writes)."""
     if isinstance(x, dict):
         return x.get(index)
     old = x[index]
+    if isinstance(x, list):
+        return old if not isinstance(index, slice) else list(old)
     return old.copy() if isinstance(old, np.ndarray) else old
 
 
