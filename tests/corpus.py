@@ -716,6 +716,44 @@ def ifexp_with_and(x):
     return w * x
 
 
+# fuzzer 8:189: generated code named gsq's derivatives after it and shadowed the user's own
+# globals of those names (found by the differential fuzzer)
+def gsq(v):
+    return v * v
+
+
+def jvp_gsq(v):
+    return 3.0 * v
+
+
+fwd_gsq = bwd_gsq = jvp_gsq
+
+
+def reads_gsq_names(v):
+    return jvp_gsq(v) + fwd_gsq(v) + bwd_gsq(v)
+
+
+def globals_named_like_generated_code(x):
+    # f = x^2 + 9x: f' = 2x + 9
+    return gsq(x) + reads_gsq_names(x) + jvp_gsq(x) * 0.0
+
+
+# fuzzer 8:264: no adjoint flows back through `scale`, so x's gradient starts as the zero that
+# stands for any shape; its tangent (in a Hessian) has x's shape
+def _ignores_scale(a, b=0.5, *, scale=1.0):
+    return 0.25 + 0.5 * np.tanh(a)
+
+
+def keyword_nothing_flows_through(x):
+    u = _ignores_scale(0.5, scale=(1.5 + math.cos(np.mean(x))) ** 2.5)
+    return 0.7 * u + np.sum(x * x * x)
+
+
+# fuzzer 8:312: a parameter with a generated code's name, differentiated twice
+def reserved_parameter_name(_pop):
+    return np.sum(np.sin(_pop) * _pop[0, 0])
+
+
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
@@ -888,4 +926,7 @@ CASES = [
     Case(while_with_and, (0.7,)),
     Case(ifexp_with_and, (0.7,)),
     Case(ifexp_with_and, (0.4,), id="ifexp_with_and_false"),
+    Case(globals_named_like_generated_code, (0.8,)),
+    Case(keyword_nothing_flows_through, (_normal(2, 3),)),
+    Case(reserved_parameter_name, (_normal(2, 3),)),
 ]

@@ -34,7 +34,7 @@ from .passes.checkpoint import mark_outermost
 from .passes.forward import Forward
 from .passes.reverse import Reverse
 from .rules import registry
-from .unit import Unit
+from .unit import NameClash, Unit
 
 _lock = threading.RLock()
 _cache = weakref.WeakKeyDictionary()
@@ -406,16 +406,28 @@ def _returns_something(func):
 
 def _generate(d, func, param_kinds):
     _returns_something(func)
+    reserved = set()
+    while True:
+        try:
+            return _generate_unit(d, func, param_kinds, reserved)
+        except NameClash as clash:
+            if clash.names <= reserved:
+                raise
+            reserved |= clash.names
+
+
+def _generate_unit(d, func, param_kinds, reserved):
     fname = f"{d.kind}_{identifier(d.func)}"
-    unit = Unit(f"{fname} ({d.mode})")
+    unit = Unit(f"{fname} ({d.mode})", reserved)
     unit.checkpoints_off = d.checkpoint == 0   # grad(f, checkpoint=0): pragmas ignored
-    an = unit.analysis(func, d.wrt_names, param_kinds)
+    wrt_names, param_kinds = _as_named_in(func, d, param_kinds)
+    an = unit.analysis(func, wrt_names, param_kinds)
     if d.checkpoint and d.mode == "reverse" and d.kind != "jvp":
         mark_outermost(an, d.checkpoint)
-    wrt = tuple(d.wrt_names) if d.wrt_tuple else d.wrt_names
+    wrt = tuple(wrt_names) if d.wrt_tuple else wrt_names
     if d.mode == "forward" or d.kind == "jvp":
         fn_ast = Forward(an, unit).jvp_function(
-            unit.names.fresh_exact(f"jvp_{identifier(d.func)}"), d.wrt_names)
+            unit.names.fresh_exact(f"jvp_{identifier(d.func)}"), wrt_names)
     else:
         seed = None
         preserve = d.preserve_result or d.kind == "value_and_grad"
@@ -431,6 +443,19 @@ def _generate(d, func, param_kinds):
         unit.optimize()
     text, made = unit.compile()
     return Compiled(text, made[fn_ast.name], unit, an.return_line)
+
+
+def _as_named_in(func, d, param_kinds):
+    """`d`'s wrt names and argument kinds under the parameter names of `func`: a derivative's
+    generated code may name a parameter differently from the user (`_pop` is `_pop_1` there)."""
+    if not getattr(func, "__sourcediff_generated__", False):
+        return list(d.wrt_names), param_kinds
+    actual = list(inspect.signature(func).parameters)
+    if len(actual) != len(d.params):
+        return list(d.wrt_names), param_kinds
+    rename = dict(zip(d.params, actual, strict=True))
+    return ([rename[w] for w in d.wrt_names],
+            {rename.get(p, p): k for p, k in param_kinds.items()})
 
 
 # ---- helpers

@@ -38,12 +38,25 @@ class Callee:
     wrt: tuple = ()        # a derivative's active parameters, by position
 
 
+class NameClash(Exception):
+    """A user function read a global whose name an earlier generated function (or binding)
+    already took; `api` generates the unit again with these names reserved."""
+
+    def __init__(self, names):
+        super().__init__(", ".join(sorted(names)))
+        self.names = set(names)
+
+
 class Unit:
-    def __init__(self, label):
+    def __init__(self, label, reserved=()):
         self.label = label
         self.functions = []            # generated gast FunctionDefs, in order
         self.owners = {}               # generated name -> user function
-        self.names = Namer(RESERVED)   # names of generated functions and bindings
+        # names of generated functions and bindings; they live in one scope with the globals
+        # the user functions read, so those are never handed out
+        self.names = Namer(set(RESERVED) | set(reserved))
+        self.reserved = set(reserved)
+        self.read = set()              # the globals the user functions read
         self.bindings = {"_sd": runtime}
         self.variants = {}
         self.queue = []
@@ -56,8 +69,22 @@ class Unit:
         entry = self.prepared.get(func)
         if entry is None:
             entry = self.prepared[func] = prepare(func)
+            self.reserve_reads(entry[0])
         src, namer = entry
         return copy.deepcopy(src.tree), src, namer
+
+    def reserve_reads(self, src):
+        """Keep the globals `src` reads out of the generated names; one already taken (by a
+        function generated before `src` was read) means generating the unit again."""
+        loads = {n.id for n in gast.walk(src.tree)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        reads = loads - local_names(src.tree)
+        clash = reads & (self.names.taken - self.read - set(RESERVED) - self.reserved)
+        if clash:
+            raise NameClash(clash)
+        self.read |= reads
+        for name in reads:
+            self.names.reserve(name)
 
     def analysis(self, func, wrt, param_kinds, callee=False):
         """The analysis of `func` for these argument kinds; a `callee` returns the final values

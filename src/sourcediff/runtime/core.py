@@ -814,9 +814,11 @@ def inner(a, b):
 
 
 def broadcast_like(g, x):
-    """The adjoint of `unbroadcast(x, ...)`: `g` spread back over `x`'s shape."""
+    """The adjoint of `unbroadcast(x, ...)`: `g` spread back over `x`'s shape. An `x` that is
+    the zero `0.0` stands for zeros of any shape (a derivative nothing flowed into yet): a
+    larger `g` keeps its own shape."""
     shape = np.shape(x)
-    if shape == np.shape(g):
+    if shape == np.shape(g) or _is_zero(x):
         return g
     if isinstance(x, (list, tuple)):
         raise Refused(LIST_ARITHMETIC)
