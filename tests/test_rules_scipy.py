@@ -28,7 +28,7 @@ import test_rules as tr  # noqa: E402
 from test_rules import A, S, spec  # noqa: E402
 
 import sourcediff  # noqa: E402
-from sourcediff import MissingRuleError, SourceDiffError, runtime  # noqa: E402
+from sourcediff import MissingRuleError, runtime  # noqa: E402
 from sourcediff.rules import registry  # noqa: E402
 from sourcediff.rules import scipy as scipy_rules  # noqa: E402
 
