@@ -363,13 +363,19 @@ def _in_user_terms(d, exc, inner):
     restated at the user's line and in terms of the user's functions."""
     origin = inner.unit.user_line(exc.lineno)
     reason = exc.reason
-    for helper, public in _helper_owners().items():
+    hint = ("compute this derivative with a first-order transform only, or register rules "
+            "for the helper with @sourcediff.adjoint/@sourcediff.tangent")
+    calls = [h for h in ("derivative_vjp", "dynamic_vjp", "dynamic_jvp") if f"_sd.{h}" in reason]
+    if calls:
+        reason = ("this call (to a derivative, or to a function held in a value) is "
+                  "differentiated here a second time, which sourcediff does not support: "
+                  "such calls are differentiated once, in the outermost grad, jvp or vjp")
+        hint = "differentiate the function that makes this call once (grad, jvp or vjp)"
+    for helper, public in ([] if calls else _helper_owners().items()):
         if f"_sd.{helper}" in reason:
             reason = (f"this higher-order derivative needs the second derivative of {public}, "
                       f"which sourcediff does not have (no rule for its helper _sd.{helper})")
             break
-    hint = ("compute this derivative with a first-order transform only, or register rules "
-            "for the helper with @sourcediff.adjoint/@sourcediff.tangent")
     return type(exc)(reason, filename=origin and origin[0], lineno=origin and origin[1],
                      line=origin and linecache.getline(*origin), hint=hint)
 
@@ -956,3 +962,8 @@ def _transform_args(d):
 
 __all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp",
            "jacobian", "jvp", "nondifferentiable", "source", "tangent", "value_and_grad", "vjp"]
+
+
+# A derivative made inside a differentiated function is a value no derivative flows into (its
+# calls are differentiated where they happen).
+registry.nondifferentiable(grad, value_and_grad, jvp, vjp, jacobian, hessian, hvp)

@@ -101,11 +101,56 @@ def _target(fn, args, kwargs):
     if _is_derivative(fn):
         return fn, args, kwargs, None, 0
     if type(fn).__module__.startswith("sourcediff"):
-        raise NoRule(f"differentiating through a call to {type(fn).__name__} (a jacobian, "
-                     "hessian or hvp) is not supported yet; compose grad and jvp instead")
+        if kwargs:
+            raise NoRule(f"keyword arguments to a {type(fn).__name__} called inside a "
+                         "differentiated function: pass them by position")
+        return _composite(fn, args), args, {}, None, 0
     if record_fields(fn) is not None and callable(fn):   # an object with __call__
         return type(fn).__call__, (fn, *args), kwargs, 0, 1
     return _wrapper(fn, len(args), list(kwargs)), (*args, *kwargs.values()), {}, None, 0
+
+
+def _composite(fn, args):
+    """A plain function, with a readable source, computing `fn(*args)` for a Hessian-vector
+    product, a Jacobian or a Hessian from the jvp derivatives they are made of, so the call is
+    differentiated through those (`hvp(f)(x, v)` is `jvp(grad(f))(x, v)[1]`; a Jacobian's
+    columns are jvps along the unit vectors)."""
+    from ..api import HessianVectorProduct, Jacobian, _transform
+    names = [f"a{i}" for i in range(len(args))]
+    passed = ", ".join(names)
+    namespace = {"np": np}
+    kind = type(fn).__name__
+    if isinstance(fn, HessianVectorProduct):
+        namespace["JVP"] = fn.tangent
+        body = f"    return JVP({passed})[1]\n"
+    elif isinstance(fn, Jacobian) and not fn.wrt_tuple:
+        namespace["JVP"] = fn.tangent or _transform("jvp", fn.func, fn.wrt)
+        x = args[fn.wrt_index[0]]
+        if not isinstance(x, np.ndarray) or x.ndim == 0:
+            body = f"    return JVP({passed}, 1.0)[1]\n"
+        else:
+            n = x.size
+            namespace["BASIS"] = np.eye(n).reshape((n,) + x.shape)
+            namespace["SHAPE"] = x.shape
+            body = (f"    cols = [JVP({passed}, BASIS[j])[1] for j in range({n})]\n"
+                    "    stacked = np.stack(cols, axis=-1)\n")
+            body += ("    return stacked\n" if x.ndim == 1 else
+                     "    return np.reshape(stacked, np.shape(cols[0]) + SHAPE)\n")
+    else:
+        raise NoRule(f"differentiating through a call to {kind} with several wrt arguments is "
+                     "not supported; take the Jacobian with respect to one argument at a time")
+    key = ("composite", id(fn), len(args), body)
+    found = _WRAPPERS.get(key)
+    if found is not None and found[0] is fn:
+        return found[1]
+    name = kind.lower()
+    filename = f"<sourcediff call of a {kind} #{len(_WRAPPERS) + 1}>"
+    text = f"def {name}({passed}):\n" + body
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)
+    made = namespace[name]
+    _WRAPPERS[key] = (fn, made)
+    return made
 
 
 def _takes_star_args(fn):
