@@ -72,8 +72,8 @@ def candidates():
     return [
         ("wave", "f", wave, (0.7,)),
         ("wave", "grad f", g, (0.7,)),
-        ("wave", "grad grad f (reverse over reverse)", gg, (0.7,)),
-        ("wave", "grad(grad f, forward) (forward over reverse)", sd.grad(g, mode="forward"),
+        ("wave", "grad grad f (forward over the gradient's code)", gg, (0.7,)),
+        ("wave", "grad(grad f, mode=forward)", sd.grad(g, mode="forward"),
          (0.7,)),
         ("wave", "grad grad grad f", sd.grad(gg), (0.7,)),
         ("meta", "f (calls grad of inner)", meta, (0.05,)),

@@ -198,6 +198,19 @@ def _first_from_second(a):
     return a
 
 
+# fuzzer 101:755: a helper's parameter with a generated code's name (`_push`, renamed inside)
+# was not seen to be written into
+def _grow_reserved(_push):
+    _push += np.transpose(_push.T) * 0.5
+    return 2.0
+
+
+def helper_with_a_reserved_parameter_name(x, y):
+    z = x * 1.0
+    _grow_reserved(z)
+    return np.sum(z * y)
+
+
 def helper_writes_element(x):
     y = x * 1.0
     w = _first_from_second(y)
@@ -379,6 +392,9 @@ CASES = [
     Case(helper_normalizes_in_place, (_normal(3) ** 2 + 1.0,)),
     Case(helper_result_and_argument, (_normal(3) ** 2 + 1.0,)),
     Case(helper_writes_element, (_normal(3),)),
+    Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=1),
+    Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=0,
+         id="helper_with_a_reserved_parameter_name_wrt_x"),
     Case(helper_writes_rows, (_normal(2, 3), 1.3), wrt=(0, 1)),
     Case(transpose_read_after_write, (_normal(2, 3), 0.7), wrt=(0, 1)),
     Case(slice_read_after_write, (_normal(4),)),

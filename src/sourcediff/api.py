@@ -346,6 +346,8 @@ def build(d, param_kinds):
         inner = func.specs.get(key)
         if inner is None or inner.stale():
             inner = func._compile(key)
+        if inner.unit.mutating_callees:
+            raise inner.unit.mutating_callees[0]
         if getattr(inner.unit, "checkpointed", False):
             # forward mode over reverse-mode code runs without checkpoints
             inner = _transform(*_transform_args(func)[:6], checkpoint=0)._compile(key)

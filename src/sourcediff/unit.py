@@ -63,6 +63,7 @@ class Unit:
         self.deps = []                 # (globals, name, object) the derivative relies on
         self.prepared = {}
         self.mutated = {}              # user function -> parameters it may write into
+        self.mutating_callees = []     # errors for a derivative of this unit's code
 
     # ---- services for the generators
     def prepare(self, func):
@@ -119,6 +120,8 @@ class Unit:
                 return self.mutated[func]
             classify = Classifier(src, local_names(tree))
             found = aliasing.mutated_params(src, tree, classify, self.mutated_args)
+            back = {here: user for user, here in getattr(src, "renames", {}).items()}
+            found = [back.get(p, p) for p in found]   # the user's names for the parameters
             if found == self.mutated[func]:
                 return found
             self.mutated[func] = found
@@ -254,6 +257,15 @@ class Unit:
     def reverse_call(self, an, stmt, op):
         params, args, active, kinds = self.bind_call(an, stmt, op)
         func = op.func
+        if self.mutated_params(func) and not getattr(func, "__sourcediff_generated__", False):
+            # its adjoint sweep puts back, in place, what it overwrote in the caller's array:
+            # forward mode over this code (a second derivative) cannot follow that
+            self.mutating_callees.append(an.error(
+                UnsupportedSyntaxError,
+                f"a second derivative through {func.__name__}, which writes into its "
+                "argument in place, is not supported", stmt,
+                hint=f"let {func.__name__} build a new array (`a = a * s` instead of "
+                     "`a *= s`) to take higher derivatives"))
         key = ("reverse", func, tuple(p for p, _ in active), kinds)
         callee = self.variants.get(key)
         if callee is None:

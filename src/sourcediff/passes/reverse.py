@@ -94,6 +94,7 @@ class Analysis:
         self.renames = getattr(fs, "renames", {})   # user parameter name -> its name here
         wrt = [self.renames.get(w, w) for w in wrt]
         param_kinds = {self.renames.get(p, p): k for p, k in param_kinds.items()}
+        extra_outputs = [self.renames.get(p, p) for p in extra_outputs]
         tree = fs.tree
         self.tree = tree
         self.namer = namer
