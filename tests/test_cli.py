@@ -410,8 +410,8 @@ def test_rules(capsys):
     from sourcediff.rules import rule_listing
     listing = [(name, modes) for name, modes in rule_listing()]
     assert listing == [(line.split()[0], line.split()[1:]) for line in out_all.splitlines()]
-    helpers = [name for name, _ in listing if name.startswith("sourcediff.runtime.")]
-    assert helpers and "sourcediff.runtime.unbroadcast" in helpers
+    helpers = [name for name, _ in listing if name.startswith("sourcediff.")]
+    assert "sourcediff.runtime.unbroadcast" in helpers and "sourcediff.api.grad" in helpers
     assert [row for row in listing if row[0] not in helpers] == \
         [(line.split()[0], line.split()[1:]) for line in out.splitlines()]
 

@@ -326,7 +326,9 @@ def cmd_show(args):
     return 0
 
 
-RUNTIME_PREFIX = "sourcediff.runtime."   # the helpers generated code calls
+# sourcediff's own entries: the runtime helpers generated code calls, and the transforms
+# (`grad` & co. called inside a differentiated function make a value with no derivative)
+RUNTIME_PREFIX = "sourcediff."
 
 
 def cmd_rules(args):
@@ -440,8 +442,9 @@ def build_parser():
                            description="List the functions, operators and methods sourcediff "
                                        "has a derivative rule for, with the modes it supports.")
     rules.add_argument("--all", action="store_true",
-                       help="also list the sourcediff.runtime helpers that generated code "
-                            "calls (they have rules for higher-order derivatives)")
+                       help="also list sourcediff's own entries: the runtime helpers that "
+                            "generated code calls (they have rules for higher-order "
+                            "derivatives) and the transforms (nondifferentiable)")
     rules.set_defaults(run=cmd_rules)
 
     export = sub.add_parser("export", help="write a standalone module computing the gradient",
