@@ -47,10 +47,16 @@ def rule(func, sig, *, adjoint, tangent, unsupported=(), **options):
     _rule(func, sig, adjoint=adjoint, tangent=tangent, static=static, **options)
 
 
+# display names of the functions some NumPy versions have and others do not (the rule
+# reference is generated with one NumPy; its check ignores these on another)
+VERSION_DEPENDENT = set()
+
+
 def _available(*names):
     """The NumPy functions among `names` ("linalg.vecdot") this NumPy version has."""
     found = []
     for name in names:
+        VERSION_DEPENDENT.add(f"numpy.{name}")
         obj = np
         for part in name.split("."):
             obj = getattr(obj, part, None)

@@ -220,10 +220,26 @@ def tri_factor_back(g, lower):
     return np.tril(g) if lower else np.triu(_swap(g))
 
 
+_KEEPS_OTHER = []
+
+
+def _cho_factor_keeps_other():
+    """Whether this SciPy's cho_factor leaves a's entries in c's other triangle (SciPy 1.17
+    and earlier) rather than zeros (1.18 on): decided once, on a 2 x 2 example."""
+    if not _KEEPS_OTHER:
+        import scipy.linalg
+        c, _ = scipy.linalg.cho_factor(np.array([[2.0, 0.5], [0.5, 2.0]]))
+        _KEEPS_OTHER.append(bool(c[1, 0] != 0.0))
+    return _KEEPS_OTHER[0]
+
+
 def other_part(g, lower):
-    """The triangle of c that cho_factor leaves as a's entries (a mask: its own transpose)."""
+    """The triangle of c that cho_factor leaves as a's entries (a mask: its own transpose), or
+    zero where this SciPy zeroes that triangle."""
     if _zero(g):
         return 0.0
+    if not _cho_factor_keeps_other():
+        return np.zeros_like(np.asarray(g))
     g = np.asarray(g)
     return np.triu(g, 1) if lower else np.tril(g, -1)
 
