@@ -328,7 +328,7 @@ def test_rules_reference_lists_what_sourcediff_rules_prints():
             m = re.match(r"^\| `([^`]+)` \| (.*) \|$", line.rstrip())
             if m:
                 listed[m.group(1)] = m.group(2).split(", ")
-    from sourcediff.rules.numpy import VERSION_DEPENDENT   # (rules.md has one NumPy's)
+    from sourcediff.rules.numpy import VERSION_DEPENDENT  # (rules.md has one NumPy's)
     assert {k: v for k, v in listed.items() if k not in VERSION_DEPENDENT} == \
         {k: v for k, v in printed.items() if k not in VERSION_DEPENDENT}
 
