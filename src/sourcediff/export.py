@@ -356,7 +356,7 @@ def _scipy_imports(name, module, attrs):
 
 _SCIPY_MODULES = ("scipy.special", "scipy.stats", "scipy.linalg")
 # standard-library modules runtime helpers may read (an export imports the ones it copies use)
-_STDLIB = {"types", "functools", "threading", "dataclasses", "copy", "inspect"}
+_STDLIB = {"types", "functools", "threading", "dataclasses", "copy", "inspect", "sys"}
 
 
 def _scipy_object(value, name):

@@ -296,7 +296,8 @@ class Reverse:
             self.read(index)
             expr = N.call("_sd.unsubscript", [dy, value.value, index])
             self.read(value.value)
-            self.accumulate(value.value, expr, zero, code, container=True)
+            self.accumulate(value.value, expr, zero, code, container=True,
+                            at=(dy, value.value, index))
         elif op.kind in ("pack", "dict"):
             keys = (stmt.value.keys if op.kind == "dict"
                     else [N.const(i) for i in range(len(op.args))])
@@ -400,7 +401,10 @@ class Reverse:
             self.accumulate(atom, N.name(name), zero, code, container=True)
         return code
 
-    def accumulate(self, atom, expr, zero, code, container=False):
+    def accumulate(self, atom, expr, zero, code, container=False, at=None):
+        """`d[atom] += expr` (`d[atom] = expr` while it is still zero). `at` = (g, x, index)
+        says `expr` is `unsubscript(g, x, index)`: added with `_sd.add_at`, in place where it
+        may (an element read in a loop costs O(1), not a full-size array)."""
         if not self.an.is_active(atom):
             return
         name = atom.id
@@ -408,6 +412,9 @@ class Reverse:
         if name in zero:
             code.append(N.assign(dname, expr))
             zero.discard(name)
+            return
+        if at is not None and self.an.kinds.get(name) == ARRAY:
+            code.append(N.assign(dname, N.call("_sd.add_at", [N.name(dname), *at])))
             return
         if self.an.kinds.get(name) not in (SCALAR, ARRAY) and name not in self.an.numeric:
             # a list, tuple or dict derivative adds entry by entry

@@ -24,6 +24,10 @@ rule(rt.unsubscript, "g, x, index",
      adjoint={"g": "_sd.getitem(d[y], index)"},
      tangent={"g": "_sd.unsubscript(d[g], x, index)"},
      static="x, index")
+rule(rt.add_at, "dx, g, x, index",
+     adjoint={"dx": "d[y]", "g": "_sd.getitem(d[y], index)"},
+     tangent={"dx": "d[dx]", "g": "_sd.unsubscript(d[g], x, index)"},
+     static="x, index")
 rule(rt.getitem, "g, index",
      adjoint={"g": "_sd.unsubscript(d[y], g, index)"},
      tangent={"g": "_sd.getitem(d[g], index)"},

@@ -9,6 +9,7 @@ final derivative into the type, shape and dtype of the argument it belongs to.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -428,10 +429,60 @@ def snapshot(x, index):
     return old.copy() if isinstance(old, np.ndarray) else old
 
 
+_getrefcount = sys.getrefcount
+
+
+def _references(g, a=None, b=None, c=None):
+    return _getrefcount(g)
+
+
+def _one_local_holds():
+    g = np.zeros(1)
+    return _references(g)
+
+
+# How many references an array has inside `add_at` or `zero_at` when one local variable of the
+# calling function is all that holds it (measured, so it follows the interpreter).
+_SOLE = _one_local_holds()
+
+
+def _sole(g, count, dtype):
+    """Whether the adjoint array `g` (with `count` references, as counted by the caller) may be
+    changed in place: held by the calling function's one variable only (no other name,
+    container, view or tape holds it), owning its data, of the dtype the result would have."""
+    return (count <= _SOLE and type(g) is _ndarray and g.base is None
+            and g.flags.writeable and g.dtype == dtype)
+
+
+def add_at(dx, g, x, index):
+    """`dx + unsubscript(g, x, index)`, the adjoint of `x` after a read of `x[index]`. Made in
+    place in `dx` when only the caller's variable holds it, so that a loop reading elements
+    costs O(1) per element instead of a full-size array."""
+    count = _getrefcount(dx)   # (first: an argument being passed is one more reference)
+    if type(x) is _ndarray and not _is_zero(g) and not isinstance(g, (list, tuple, dict)):
+        if type(dx) is _ndarray and dx.shape == x.shape and _sole(
+                dx, count, np.result_type(dx.dtype, _adjoint_dtype(x), g)):
+            if type(index) is int or _is_basic_index(index):
+                dx[index] += g
+            else:
+                np.add.at(dx, index, g)
+            return dx
+    return add(dx, unsubscript(g, x, index))
+
+
+def _adjoint_dtype(x):
+    return np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype
+
+
 def zero_at(g, index):
-    """A copy of the derivative `g` with zeros at `index` (the overwritten elements)."""
+    """The derivative `g` with zeros at `index` (the overwritten elements): `g` itself, changed
+    in place, when only the caller's variable holds it, else a copy."""
+    count = _getrefcount(g)
     if _is_zero(g) or index is Ellipsis or (isinstance(index, slice) and index == slice(None)):
         return 0.0   # the whole value is overwritten (a list may even change its length)
+    if type(g) is _ndarray and g.ndim and _sole(g, count, np.result_type(g, np.float64)):
+        g[index] = 0.0
+        return g
     if isinstance(g, dict):
         out = dict(g)
         out[index] = 0.0
