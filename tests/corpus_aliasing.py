@@ -445,3 +445,11 @@ REFUSED = [
     (pops_a_list, (0.5,)),
     (sorts_in_place, (_normal(3),)),
 ]
+
+
+# fuzzer 201:298: the value returned is a view of an argument's array written in place; the
+# adjoint sweep puts the argument back, and value_and_grad must still give the final value
+def returns_a_view_of_a_written_argument(p):
+    b = p["b"]
+    b *= -1.5
+    return b[..., 0] * 1.0 + b[..., 0] ** 2

@@ -107,3 +107,22 @@ def test_what_stays_refused_names_the_line(sd, fn, args, mode):
     assert exc.lineno == _marker_line(fn), str(exc)
     assert os.path.samefile(exc.filename, inspect.getsourcefile(fn)), exc.filename
     assert exc.hint, str(exc)
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_the_value_is_the_final_one_when_the_sweep_restores_what_it_views(sd, mode, optimize):
+    """value_and_grad and vjp return the primal's value (b[0] = 0.1 * -1.5 = -0.15, value
+    -0.15 + 0.0225) although the adjoint sweep writes the argument's old values back."""
+    from corpus_aliasing import returns_a_view_of_a_written_argument as f
+
+    def fresh():
+        return {"b": np.array([0.1, -1.4])}
+
+    value, g = sd.value_and_grad(f, mode=mode, optimize=optimize)(fresh())
+    assert value == pytest.approx(-0.15 + 0.0225, rel=1e-14)
+    # d/db0 of (s b0 + (s b0)^2) with s = -1.5: s + 2 s^2 b0 = -1.5 + 0.45
+    np.testing.assert_allclose(g["b"], [-1.5 + 2 * 2.25 * 0.1, 0.0], rtol=1e-13)
+    if mode == "reverse":
+        out, _ = sd.vjp(f, optimize=optimize)(fresh(), 1.0)
+        assert out == pytest.approx(-0.15 + 0.0225, rel=1e-14)

@@ -714,12 +714,16 @@ class Reverse:
         result = grads[0] if len(grads) == 1 and not isinstance(wrt, tuple) else N.tuple_(grads)
         out_value = N.name(an.output) if an.output else an.tree.body[-1].value
         keep = []
-        if preserve_result and (any(name == an.output for _, name in self.pushed)
+        writes = any(isinstance(t, gast.Subscript) for stmt in adjoint for node in
+                     gast.walk(stmt) if isinstance(node, gast.Assign) for t in node.targets)
+        if preserve_result and (writes or any(name == an.output for _, name in self.pushed)
                                 or self.checkpoints.clobbers(an.output)):
-            # the adjoint sweep rolls the output variable back (or a checkpointed loop
-            # recomputes it); keep its final value
+            # the adjoint sweep rolls the output variable back, or puts back in place what
+            # the function overwrote (the output may be a view of it), or a checkpointed loop
+            # recomputes it: keep its final value (a copy, if the sweep writes in place)
             value_name = self.namer.fresh("value")
-            keep = [N.assign(value_name, out_value)]
+            kept = N.call("_sd.copy_value", [out_value]) if writes else out_value
+            keep = [N.assign(value_name, kept)]
             out_value = N.name(value_name)
         if preserve_result:
             result = N.tuple_([out_value, result])
