@@ -211,6 +211,26 @@ def helper_with_a_reserved_parameter_name(x, y):
     return np.sum(z * y)
 
 
+# fuzzer 301:678 and 301:888: a helper's result (its tangent the argument's own, in forward
+# mode) written in place through a view of it
+def _shift(v):
+    return v + 0.7
+
+
+def writes_a_helper_result_through_a_view(x):
+    n5 = _shift(x.reshape(1, 6))
+    n3 = n5.T
+    n5 *= 0.5
+    return np.sum(np.sin(n3)) + np.sum(n5 * n5)
+
+
+def writes_a_helper_result_seen_by_a_view(x):
+    t4 = _shift(x ** 2 / (1.0 + x ** 2))
+    v6 = t4[::-1]
+    t4 *= 2.0
+    return np.sum(np.sin(v6)) - 0.6 * np.sum(t4 * x)
+
+
 def helper_writes_element(x):
     y = x * 1.0
     w = _first_from_second(y)
@@ -392,6 +412,8 @@ CASES = [
     Case(helper_normalizes_in_place, (_normal(3) ** 2 + 1.0,)),
     Case(helper_result_and_argument, (_normal(3) ** 2 + 1.0,)),
     Case(helper_writes_element, (_normal(3),)),
+    Case(writes_a_helper_result_through_a_view, (_normal(2, 3),)),
+    Case(writes_a_helper_result_seen_by_a_view, (_normal(2, 3),)),
     Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=1),
     Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=0,
          id="helper_with_a_reserved_parameter_name_wrt_x"),

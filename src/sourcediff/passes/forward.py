@@ -106,8 +106,14 @@ class Forward:
                 tangents = [self.tangent_of(a) for _, a in call.active]
                 dname = self.dot[target] if target in self.an.active else \
                     self.namer.fresh(f"{target}_dot")
-                return [N.assign(N.store_tuple([target, dname]),
-                                 N.call(call.name, call.args + tangents), line)]
+                out = [N.assign(N.store_tuple([target, dname]),
+                                N.call(call.name, call.args + tangents), line)]
+                if target in self.written:
+                    # the callee's tangent may be (a view of) an argument's tangent: one
+                    # written in place must be an array of its own
+                    out.append(N.assign(dname, N.call("_sd.owned", [N.name(dname),
+                                                                    N.name(target)]), line))
+                return out
         dname = self.dot[target]
         expr = self.tangent(stmt, op, target)
         if expr is None:
