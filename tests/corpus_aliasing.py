@@ -231,6 +231,14 @@ def writes_a_helper_result_seen_by_a_view(x):
     return np.sum(np.sin(v6)) - 0.6 * np.sum(t4 * x)
 
 
+# fuzzer 402:617: a helper's result (its tangent the argument's own) kept while the argument
+# is written in place
+def writes_the_argument_of_a_kept_helper_result(x):
+    u = _shift(x)
+    x *= -1.5
+    return 0.9 * np.sum(u * u) + np.sum(x)
+
+
 def helper_writes_element(x):
     y = x * 1.0
     w = _first_from_second(y)
@@ -414,6 +422,7 @@ CASES = [
     Case(helper_writes_element, (_normal(3),)),
     Case(writes_a_helper_result_through_a_view, (_normal(2, 3),)),
     Case(writes_a_helper_result_seen_by_a_view, (_normal(2, 3),)),
+    Case(writes_the_argument_of_a_kept_helper_result, (_normal(3, 3),)),
     Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=1),
     Case(helper_with_a_reserved_parameter_name, (_normal(2, 3), _normal(2, 3)), wrt=0,
          id="helper_with_a_reserved_parameter_name_wrt_x"),

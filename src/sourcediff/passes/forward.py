@@ -108,9 +108,11 @@ class Forward:
                     self.namer.fresh(f"{target}_dot")
                 out = [N.assign(N.store_tuple([target, dname]),
                                 N.call(call.name, call.args + tangents), line)]
-                if target in self.written:
+                if target in self.written or any(
+                        isinstance(a, gast.Name) and a.id in self.written
+                        for _, a in call.active):
                     # the callee's tangent may be (a view of) an argument's tangent: one
-                    # written in place must be an array of its own
+                    # written in place (or whose argument's is) must be an array of its own
                     out.append(N.assign(dname, N.call("_sd.owned", [N.name(dname),
                                                                     N.name(target)]), line))
                 return out
