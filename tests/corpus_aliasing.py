@@ -8,6 +8,9 @@ optimized and not, and checks that the derivative leaves its arguments unchanged
 ``REFUSED`` lists what stays refused (each with the line that carries a ``# refused`` marker).
 """
 
+from collections import namedtuple
+from dataclasses import dataclass
+
 import numpy as np
 from corpus import Case
 from inputs import Inputs
@@ -391,7 +394,89 @@ def argument_augmented_through_view(x):
     return np.sum(x)
 
 
+
+# fuzzer 501:1143: a field of a named tuple argument, written in place through the name it was
+# read into, then read again through the tuple (the field read was not seen to share a buffer)
+Pair = namedtuple("Pair", ["a", "b"])
+
+
+@dataclass
+class Params:
+    a: float
+    b: np.ndarray
+
+
+class Holder:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+
+def field_written_then_read(p):
+    b = p.b
+    b *= 1.0 + 0.3 * np.tanh(b)
+    return np.sum(p.b) * p.a
+
+
+def field_written_twice_through_a_list(p):
+    b = p.b
+    for w in [b, b]:
+        w *= 1.0 + 0.3 * np.tanh(w)
+    return np.sum(np.sin(p.b)) + p.a * np.sum(b)
+
+
+
+# fuzzer 504:498: a helper that may write into its parameter (`y = s; y += 0.5`), called
+# plainly (in a test) with a number: the adjoint sweep tried to put a number back in place
+def _bump(a, scale=1.0):
+    y = scale
+    y += 0.5
+
+
+def plain_call_may_write_a_number(x):
+    b = 0.5 * np.ones((2, 3))
+    t = np.mean(b)
+    if _bump(b, scale=t):
+        pass
+    return np.sum(b * x) * t
+
+
+# fuzzer 506:1002: a 0-d view (`r[..., 0]` of a row) written in place; its adjoint is a number
+def zero_d_view_augmented(x):
+    b = x * np.ones((2, 3))
+    r0, r1 = b
+    y = r0[..., 0]
+    y += 0.5 * x
+    return -0.6 * y + np.sum(b)
+
+
+# fuzzer 506:834: an early return leaves the zero adjoint, which a NumPy scalar turns into
+# np.float64(0.0), before an element write of the array it stands for
+def early_return_after_a_slice_write(x, c):
+    z = np.zeros(2) + x
+    z[:2] *= np.sum(np.ones((3, 3)), axis=0)[:2]
+    z *= 1.0 + 0.3 * np.tanh(c)
+    t = z
+    if c > 0.0:
+        return 0.5 * np.sum(x * x)
+    return 0.9 * np.sum(t)
+
+
 CASES = [
+    Case(plain_call_may_write_a_number, (_normal(2, 3),)),
+    Case(zero_d_view_augmented, (0.7,)),
+    Case(early_return_after_a_slice_write, (_normal(2), 0.7), wrt=(0, 1),
+         id="early_return_after_a_slice_write_taken"),
+    Case(early_return_after_a_slice_write, (_normal(2), -0.7), wrt=(0, 1),
+         id="early_return_after_a_slice_write_not_taken"),
+    Case(field_written_then_read, (Pair(1.5, _normal(3)),), id="field_written_then_read_tuple"),
+    Case(field_written_then_read, (Params(1.5, _normal(3)),),
+         id="field_written_then_read_dataclass"),
+    Case(field_written_then_read, (Holder(1.5, _normal(3)),),
+         id="field_written_then_read_object"),
+    Case(field_written_twice_through_a_list, (Pair(0.5, _normal(3)),),
+         id="field_written_twice_tuple"),
+    Case(field_written_twice_through_a_list, (Params(0.5, _normal(2, 2)),),
+         id="field_written_twice_dataclass"),
     Case(reshape_view_scaled, (_normal(6),)),
     Case(transpose_view_scaled, (_normal(2, 3),)),
     Case(np_transpose_view_added, (_normal(2, 3), _normal(3, 2)), wrt=(0, 1)),

@@ -259,7 +259,8 @@ def assert_close(actual, expected, rtol=1e-6, atol=1e-6, path="grad"):
             assert_close(actual[k], e, rtol=rtol, atol=atol, path=f"{path}[{k!r}]")
         return
 
-    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+    if _record_fields(expected) is not None and not isinstance(expected, type):
+        # a dataclass (a gradient, or an argument compared after a call) or another record
         assert type(actual) is type(expected), (
             f"{path}: expected a {type(expected).__name__}, got {_describe(actual)}"
         )

@@ -126,3 +126,24 @@ def test_the_value_is_the_final_one_when_the_sweep_restores_what_it_views(sd, mo
     if mode == "reverse":
         out, _ = sd.vjp(f, optimize=optimize)(fresh(), 1.0)
         assert out == pytest.approx(-0.15 + 0.0225, rel=1e-14)
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+@pytest.mark.parametrize("tangent_as", ["record", "fields"])
+def test_jvp_with_a_record_tangent_through_a_field_written_in_place(sd, optimize, tangent_as):
+    """The tangent of a dataclass argument given as an instance (or a dict of its fields)
+    keeps every field's tangent where the write through `p.b` updates one of them; checked
+    against a central difference along the tangent (found with fuzzer 501:1143)."""
+    from corpus_aliasing import Params
+    from corpus_aliasing import field_written_then_read as f
+
+    b0 = np.array([0.18, -0.6, 0.4])
+    v = Params(0.7, np.array([1.0, 2.0, -3.0]))
+    tangent = v if tangent_as == "record" else {"a": v.a, "b": v.b}
+    args = (Params(1.5, b0.copy()),)
+    _, t = sd.jvp(f, optimize=optimize)(*args, tangent)
+    h = 1e-6
+    expected = (f(Params(1.5 + h * v.a, b0 + h * v.b))
+                - f(Params(1.5 - h * v.a, b0 - h * v.b))) / (2 * h)
+    assert t == pytest.approx(expected, rel=1e-7)
+    np.testing.assert_array_equal(args[0].b, b0)

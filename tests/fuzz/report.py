@@ -114,7 +114,8 @@ if __name__ == "__main__":
         if isinstance(like, dict):
             return {{k: _rebuild(v, values) for k, v in like.items()}}
         if isinstance(like, (list, tuple)):
-            return type(like)(_rebuild(v, values) for v in like)
+            items = [_rebuild(v, values) for v in like]
+            return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
         if isinstance(like, np.ndarray):
             return np.array([next(values) for _ in range(like.size)]).reshape(like.shape)
         return next(values)

@@ -229,6 +229,10 @@ def sharing(body, classify, kind, call_outputs, resolve):
                 and value.value.id in classify.locals:
             element(name, value.value.id)
             continue
+        if op.kind == "attribute" and isinstance(value.value, gast.Name) \
+                and value.value.id in classify.locals:
+            element(name, value.value.id)   # a field of a named tuple, dataclass or object
+            continue
         if op.kind in ("pack", "dict", "construct"):
             for item in _names(op.args.values()):
                 hold(name, item)

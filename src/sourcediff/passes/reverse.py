@@ -260,9 +260,13 @@ class Reverse:
             code.append(self.restore(stmt, self.shape_vars[target]))
         code.append(self.restore(stmt, target))
         for name in self.plain_writes(stmt):   # what a plain call wrote into, put back
-            index = N.call("_sd.whole_index", [N.name(name)])
-            marker = N.assign(gast.Subscript(value=N.name(name), slice=index,
-                                             ctx=gast.Store()), N.call(POP), stmt.lineno)
+            if self.an.kinds.get(name) == ARRAY:
+                index = N.call("_sd.whole_index", [N.name(name)])
+                marker = N.assign(gast.Subscript(value=N.name(name), slice=index,
+                                                 ctx=gast.Store()), N.call(POP), stmt.lineno)
+            else:   # a list, a dict, or (where the kind is unknown) a number
+                marker = N.expr(N.call("_sd.put_back", [N.name(name), N.call(POP)]),
+                                stmt.lineno)
             marker.sd_site = (id(stmt), ("call", name))
             self.sites.append(marker)
             self.reads.add(name)
@@ -281,7 +285,8 @@ class Reverse:
         if op.kind != "call":
             return []
         atoms = self.unit.mutated_args(stmt, op)
-        return [a.id for a in atoms if isinstance(a, gast.Name) and self.restores(a.id)]
+        return [a.id for a in atoms if isinstance(a, gast.Name) and self.restores(a.id)
+                and self.an.kinds.get(a.id) != SCALAR]   # numbers are never written into
 
     def contributions(self, stmt, op, target, zero):
         dy = N.name(self.d[target])

@@ -9,12 +9,14 @@ final derivative into the type, shape and dtype of the argument it belongs to.
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 
 import numpy as np
 
 _float = float
+_float64 = np.float64
 _ndarray = np.ndarray
 
 
@@ -293,7 +295,9 @@ def add(a, b):
 
 
 def _is_zero(x):
-    return type(x) is _float and x == 0.0
+    """Whether `x` is the zero that stands for a zero of any shape: 0.0, or the NumPy scalar
+    the zero becomes once multiplied by one (`0.0 * np.float64(c)`)."""
+    return (type(x) is _float or type(x) is _float64) and x == 0.0
 
 
 def getitem(g, index):
@@ -302,6 +306,8 @@ def getitem(g, index):
         return 0.0
     if isinstance(g, dict):
         return g.get(index, 0.0)
+    if index is Ellipsis and isinstance(g, (_float, np.generic)):
+        return g   # the adjoint of a 0-d array, kept as a number
     return g[index]
 
 
@@ -421,6 +427,8 @@ def snapshot(x, index):
     """What `x[index] = ...` is about to overwrite: a copy of an array's elements (not a
     view); for a list or a dict, the objects in those slots themselves (their own contents
     are restored by their own writes)."""
+    if index is None and not isinstance(x, np.ndarray):   # all of a dict, or a number
+        return dict(x) if isinstance(x, dict) else x
     if isinstance(x, dict):
         return x.get(index)
     old = x[index]
@@ -529,8 +537,22 @@ def is_mutable(x):
 
 
 def whole_index(x):
-    """The index that writes all of `x`: `...` for an ndarray, `:` for a list."""
-    return Ellipsis if isinstance(x, np.ndarray) else slice(None)
+    """The index that writes all of `x`: `...` for an ndarray, `:` for a list, None for
+    anything else (a dict, or a number: nothing writes into it in place)."""
+    if isinstance(x, np.ndarray):
+        return Ellipsis
+    return slice(None) if isinstance(x, list) else None
+
+
+def put_back(x, old):
+    """Write `old` (what `snapshot(x, whole_index(x))` saved) back into `x` in place."""
+    if isinstance(x, np.ndarray):
+        x[...] = old
+    elif isinstance(x, list):
+        x[:] = old
+    elif isinstance(x, dict):
+        x.clear()
+        x.update(old)
 
 
 def alias_update(a, n):
@@ -615,7 +637,10 @@ def _with_part(g, like, path, value):
         return value
     head = path[0]
     if isinstance(head, Attr):   # a record: its derivative is Fields
-        out = Fields(g) if isinstance(g, dict) else Fields()
+        if isinstance(g, dict):
+            out = Fields(g)
+        else:   # the zero, or a tangent given as a record of `like`'s type
+            out = Fields(record_fields(g) or {}) if not _is_zero(g) else Fields()
         out[str(head)] = _with_part(out.get(str(head), 0.0), getattr(like, head), path[1:],
                                     value)
         return out
@@ -688,18 +713,33 @@ def alias_update_tangent(ta, tn, a, n):
     return ta
 
 
-def copy_value(x):
-    """A copy of an argument that the function writes into (arrays, lists, dicts, nested)."""
+def copy_value(x, memo=None):
+    """A copy of an argument that the function writes into (arrays, lists, dicts, named
+    tuples, dataclass instances and other records, nested); objects met twice are copied once."""
     if isinstance(x, np.ndarray):
         return x.copy()
+    if memo is None:
+        memo = {}
+    if id(x) in memo:
+        return memo[id(x)]
     if isinstance(x, list):
-        return [copy_value(v) for v in x]
+        out = memo[id(x)] = []
+        out.extend(copy_value(v, memo) for v in x)
+        return out
     if isinstance(x, dict):
-        return {k: copy_value(v) for k, v in x.items()}
+        out = memo[id(x)] = {}
+        out.update((k, copy_value(v, memo)) for k, v in x.items())
+        return out
     if isinstance(x, tuple):
-        return type(x)(*map(copy_value, x)) if hasattr(x, "_fields") else \
-            tuple(map(copy_value, x))
-    return x
+        items = [copy_value(v, memo) for v in x]
+        return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
+    fields = record_fields(x)
+    if not fields:
+        return x
+    out = memo[id(x)] = copy.copy(x)
+    for name, value in fields.items():
+        object.__setattr__(out, name, copy_value(value, memo))   # frozen dataclasses too
+    return out
 
 
 def owned(t, x):
