@@ -291,7 +291,7 @@ def test_dump_after_ssa_one_op_per_line(pyfile, capsys):
                     z = z * np.cos(z + i)
             return z / (1.0 + x * x)
     """)
-    status, out, err = run(["show", f"{path}:f", "--dump-after", "ssa"], capsys)
+    status, out, err = run(["show", f"{path}:f", "--dump-after", "normalize"], capsys)
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == "def f(x, y):"
@@ -315,13 +315,44 @@ def test_dump_after_ssa_one_op_per_line(pyfile, capsys):
     assert out == "\n".join(codegen.render_function(src.tree)) + "\n"
 
 
-@pytest.mark.parametrize("stage", ["parse", "fence", "desugar", "ssa"])
+@pytest.mark.parametrize("stage", ["parse", "fence", "desugar", "normalize", "ssa"])
 @pytest.mark.quick
 def test_dump_after_prepare_passes(stage, capsys):
     status, out, err = run(["show", f"{QUADRATIC}:f", "--dump-after", stage], capsys)
     assert status == 0, err
     tree = ast.parse(out)
     assert tree.body[0].name == "f"
+
+
+@pytest.mark.quick
+def test_ssa_is_the_old_name_of_normalize(capsys):
+    _, new, _ = run(["show", f"{QUADRATIC}:f", "--dump-after", "normalize"], capsys)
+    _, old, _ = run(["show", f"{QUADRATIC}:f", "--dump-after", "ssa"], capsys)
+    assert old == new
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_dump_after_generation_is_before_the_optimizer(mode, pyfile, capsys):
+    """`--dump-after reverse|forward` prints the code as generated, `optimize` and `codegen`
+    what the optimizer makes of it (plain `show`)."""
+    path = pyfile("""
+        import numpy as np
+
+        def f(x):
+            y = np.sin(x) * x
+            return y * y + 3.0 * x
+    """)
+    shown = {}
+    for stage in (mode, "optimize", "codegen"):
+        status, shown[stage], err = run(["show", f"{path}:f", "--mode", mode,
+                                         "--dump-after", stage], capsys)
+        assert status == 0, err
+    _, plain, _ = run(["show", f"{path}:f", "--mode", mode], capsys)
+    _, unoptimized, _ = run(["show", f"{path}:f", "--mode", mode, "--no-optimize"], capsys)
+    assert shown[mode] == unoptimized
+    assert shown["optimize"] == shown["codegen"] == plain
+    assert unoptimized != plain   # the optimizer folds the temporaries used once
 
 
 @pytest.mark.quick
@@ -343,7 +374,8 @@ def test_dump_after_activity(pyfile, capsys):
 @pytest.mark.parametrize("stage", ["reverse", "forward"])
 @pytest.mark.quick
 def test_dump_after_final(stage, capsys):
-    status, out, err = run(["show", f"{QUADRATIC}:f", "--dump-after", stage], capsys)
+    status, out, err = run(["show", f"{QUADRATIC}:f", "--mode", stage, "--dump-after",
+                            "optimize"], capsys)
     assert status == 0, err
     with open(os.path.join(GOLDEN, f"quadratic_{stage}.txt")) as fh:
         assert out == fh.read()

@@ -263,7 +263,7 @@ GOLDENS = [
             return x
     """),
     # ssa (normalize): one operation per statement; short-circuits become ifs
-    G("ssa", poly, """
+    G("normalize", poly, """
         def poly(x):
             t1 = x ** 2
             t2 = 3 * x
@@ -271,14 +271,14 @@ GOLDENS = [
             t4 = t3 - 2
             return t4
     """),
-    G("ssa", calls, """
+    G("normalize", calls, """
         def calls(x):
             t1 = math.sin(x)
             t2 = np.exp(x, dtype=float)
             t3 = t1 * t2
             return t3
     """),
-    G("ssa", short_circuit, """
+    G("normalize", short_circuit, """
         def short_circuit(x, y):
             t1 = x > y
             if t1:
@@ -298,13 +298,13 @@ GOLDENS = [
                 t2 = z
             return t2
     """),
-    G("ssa", unpacks, """
+    G("normalize", unpacks, """
         def unpacks(p):
             a, b = p
             t1 = a * b
             return t1
     """),
-    G("ssa", while_augmented, """
+    G("normalize", while_augmented, """
         def while_augmented(x):
             i = 0
             cond1 = i < 3

@@ -290,6 +290,7 @@ def dump_after(func, stage, wrt_names=(), param_kinds=None):
     unknown by default, as the command line has no arguments); `activity` adds its result, for
     the parameters `wrt_names`, as a comment."""
     from . import codegen, pipeline
+    stage = pipeline.OLD_PASS_NAMES.get(stage, stage)
     if stage in [name for name, _ in pipeline.PREPARE]:
         src, _ = pipeline.prepare(func, stop_after=stage)
         return "\n".join(codegen.render_function(src.tree))
@@ -311,6 +312,7 @@ def cmd_show(args):
         emit(make_grad(func, args, method=method).source, args)
         return 0
     from . import pipeline
+    stage = pipeline.OLD_PASS_NAMES.get(stage, stage)
     if stage in [name for name, _ in pipeline.PREPARE]:
         emit(dump_after(func, stage), args)
         return 0
@@ -318,10 +320,11 @@ def cmd_show(args):
         d = make_grad(func, args, method=method)   # validates --wrt against the signature
         emit(dump_after(func, stage, d.wrt_names), args)
         return 0
-    if stage in ("reverse", "forward"):
+    if stage in ("reverse", "forward"):   # the generated code, before the optimizer
+        args.no_optimize = True
         emit(make_grad(func, args, mode=stage, method=method).source, args)
         return 0
-    # a pass the pipeline lists but this command does not know how to stop after
+    # `optimize` and `codegen`: the code that is compiled (optimized unless --no-optimize)
     emit(make_grad(func, args, method=method).source, args)
     return 0
 
@@ -396,13 +399,14 @@ def _version():
     return __version__
 
 
+def pipeline_pass_names():
+    from . import pipeline
+    return list(pipeline.PASS_NAMES)
+
+
 def _pass_names():
     from . import pipeline
-    names = list(getattr(pipeline, "PASS_NAMES", ()))
-    for name in ("activity", "reverse", "forward"):
-        if name not in names:
-            names.append(name)
-    return names
+    return list(pipeline.PASS_NAMES) + list(pipeline.OLD_PASS_NAMES)
 
 
 def build_parser():
@@ -433,7 +437,7 @@ def build_parser():
                       help="print the code before the optimization passes")
     show.add_argument("--dump-after", metavar="PASS", choices=_pass_names(),
                       help="print the program after compiler pass PASS (one of: "
-                           + ", ".join(_pass_names()) + ")")
+                           + ", ".join(pipeline_pass_names()) + ")")
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="syntax highlighting (auto: only when writing to a terminal)")
     show.set_defaults(run=cmd_show)

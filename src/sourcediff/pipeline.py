@@ -35,11 +35,15 @@ PREPARE = (
     ("comprehensions", expand_comprehensions),
     ("mutations", rewrite_mutations),
     ("desugar", desugar),
-    ("ssa", normalize),
+    ("normalize", normalize),
     ("inline", lambda src, namer: nested.inline(src, namer, NESTED)),
 )
+# after `prepare`, per specialization: aliasing and activity (the analyses), then reverse or
+# forward generation, the optimizer, and codegen (the source that is compiled)
 PASS_NAMES = tuple(name for name, _ in PREPARE) + ("aliasing", "activity", "reverse",
-                                                   "forward")
+                                                   "forward", "optimize", "codegen")
+# earlier names of passes, still accepted by `--dump-after`
+OLD_PASS_NAMES = {"ssa": "normalize"}
 
 RESERVED = ("_tape", "_push", "_pop", "_sd", "_np", "_math", "d")
 # the names generated code gives a meaning of its own; a user's local of one of these names is
