@@ -640,7 +640,7 @@ _nondifferentiable_method("imag", "a", attribute=True)
 # sorting permutation, a sign): `_linear` gives them their rules, with `_sd.transpose_linear`
 # (exact, one call per element) as the adjoint, for reverse mode over generated code.
 # The templates of std, var, inv, det, slogdet, solve and cholesky are NumPy expressions over a
-# few such helpers, so they need nothing more. Helpers without a rule (prod, nanprod, cumprod,
+# few such helpers, so they need nothing more. Helpers without a rule (prod, nanprod,
 # average, trapezoid, matrix_power, multi_dot, the singular-value norms) have first derivatives
 # only: a second derivative through them is a SourceDiffError naming the helper.
 LINEAR_HELPERS = []   # the helpers `_linear` gave rules (tests/test_rules.py checks them)
@@ -756,6 +756,13 @@ for _helper, _along, _sig, _call in (
          tangent={"g": f"_sd.{_helper.__name__}(d[g], x, out, {_call})",
                   "x": f"_sd.{_along}(g, x, out, d[x], 'x', {_call})",
                   "out": f"_sd.{_along}(g, x, out, d[out], 'y', {_call})"})
+# cumprod's adjoint: linear in g; along x and y = cumprod(x) from its loop form (exact where x
+# has zeros)
+rule(runtime.cumprod_adjoint, "g, x, out, axis=None",
+     adjoint={},
+     tangent={"g": "_sd.cumprod_adjoint(d[g], x, out, axis)",
+              "x": "_sd.cumprod_adjoint_dx(g, x, out, d[x], axis)",
+              "out": "_sd.cumprod_adjoint_dy(g, x, out, d[out], axis)"})
 # np.gradient's adjoint is linear in g (a list for several axes): its transpose is np.gradient
 rule(runtime.np_gradient_back, "g, f, s0=None, s1=None, s2=None, s3=None, axis=None, "
      "edge_order=1",

@@ -339,6 +339,57 @@ def cumprod_adjoint(g, x, y, axis=None):
     return _cumprod_along(g, x, y, int(axis) % max(x.ndim, 1))
 
 
+def _cumprod_carries(g, x):
+    """c_i = g_i + c_{i+1} x_{i+1} (along axis 0): what the adjoint of cumprod multiplies by
+    y_{i-1}."""
+    n = x.shape[0]
+    carry = np.zeros(np.broadcast_shapes(x.shape, g.shape), dtype=_ftype(g, x))
+    for i in reversed(range(n)):
+        carry[i] = g[i] + (carry[i + 1] * x[i + 1] if i + 1 < n else 0.0)
+    return carry
+
+
+def _cumprod_adjoint_parts(g, x, y, t, axis, wrt):
+    """The tangent of cumprod_adjoint(g, x, y, axis) along the tangent `t` of x (wrt="x") or
+    of y (wrt="y"), from the loop form of the adjoint, so exact where x has zeros."""
+    x = np.asarray(x)
+    shape = x.shape
+    if axis is None:   # along the flattened x (y, g and the tangent of y are flat already)
+        g, x, y, t = (np.ravel(v) if np.size(v) == x.size else np.full(x.size, v)
+                      for v in (g, x, y, t))
+        axis = 0
+    else:
+        axis = int(axis) % max(x.ndim, 1)
+        g, t = np.broadcast_to(g, shape), np.broadcast_to(t, shape)
+    xm, ym, gm, tm = (np.moveaxis(np.asarray(v), axis, 0) for v in (x, y, g, t))
+    carry = _cumprod_carries(gm, xm)
+    out = np.zeros(carry.shape, dtype=_ftype(carry, tm))
+    n = xm.shape[0]
+    if wrt == "y":   # out_i = c_i y_{i-1}: along dy, c_i dy_{i-1}
+        out[1:] = carry[1:] * tm[:-1]
+    else:            # dc_i = dc_{i+1} x_{i+1} + c_{i+1} dx_{i+1}; out_i = dc_i y_{i-1}
+        dcarry = np.zeros_like(out)
+        for i in reversed(range(n - 1)):
+            dcarry[i] = dcarry[i + 1] * xm[i + 1] + carry[i + 1] * tm[i + 1]
+        out[0] = dcarry[0]
+        out[1:] = dcarry[1:] * ym[:-1]
+    return np.reshape(np.moveaxis(out, 0, axis), shape)
+
+
+def cumprod_adjoint_dx(g, x, y, dx, axis=None):
+    """The tangent of `cumprod_adjoint(g, x, y, axis)` along the tangent `dx` of `x`."""
+    if _no_flow(g) or _no_flow(dx):
+        return 0.0
+    return _cumprod_adjoint_parts(g, x, y, dx, axis, "x")
+
+
+def cumprod_adjoint_dy(g, x, y, dy, axis=None):
+    """The tangent of `cumprod_adjoint(g, x, y, axis)` along the tangent `dy` of `y`."""
+    if _no_flow(g) or _no_flow(dy):
+        return 0.0
+    return _cumprod_adjoint_parts(g, x, y, dy, axis, "y")
+
+
 def _cumprod_tangent_along(dx, x, y, axis):
     if np.all(x != 0):
         return y * np.cumsum(dx / x, axis=axis)
