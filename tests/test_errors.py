@@ -130,17 +130,8 @@ def test_other_transforms_refuse_with_the_same_location(kind):
     assert_points_at(info.value, "try_except")
 
 
-@pytest.mark.quick
-def test_list_comprehension_is_refused_for_now():
-    """List comprehensions were refused when this test was written and support is being
-    added; whichever holds, the result must be clean: a refusal that points at the line, or a
-    correct gradient. (Once supported, keep the FD branch and drop the refusal branch.)"""
-    _refused_cleanly_or_correct("list_comp", (1.5,))
-
-
-# constructs refused at first and being taught to sourcediff: a clean refusal or a correct
-# gradient, never another exception and never a wrong number
-IN_PROGRESS = [
+# constructs refused at first and taught to sourcediff since: differentiated exactly
+TAUGHT = [
     ("list_comp", (1.5,)),
     ("generator_expression", (1.5,)),
     ("subscript_write", (1.5,)),
@@ -149,21 +140,13 @@ IN_PROGRESS = [
 ]
 
 
-def _refused_cleanly_or_correct(name, args, mode="reverse"):
-    func = getattr(bad_inputs, name)
-    try:
-        got = sourcediff.grad(func, mode=mode)(*args)
-    except SourceDiffError as exc:
-        assert_points_at(exc, name)
-        return
-    assert_close(got, central_fd(func, args), rtol=1e-6, atol=1e-7)
-
-
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name, args", IN_PROGRESS, ids=[c[0] for c in IN_PROGRESS])
+@pytest.mark.parametrize("name, args", TAUGHT, ids=[c[0] for c in TAUGHT])
 @pytest.mark.quick
-def test_construct_in_progress_is_refused_cleanly_or_correct(name, args, mode):
-    _refused_cleanly_or_correct(name, args, mode)
+def test_construct_once_refused_is_differentiated(name, args, mode):
+    func = getattr(bad_inputs, name)
+    got = sourcediff.grad(func, mode=mode)(*args)
+    assert_close(got, central_fd(func, args), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["star_call", "indented_star_call"])
@@ -371,20 +354,29 @@ def _odd_id(case):
     return f"{func.__name__}({kinds})-wrt{wrt}"
 
 
+# the odd functions sourcediff refuses, with a phrase of the message
+ODD_REFUSED = {"list_concat": "`+` or `*` on lists joins or repeats them"}
+
+
 @pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", quick_every(api_funcs.ODD, 8),
                          ids=[_odd_id(c) for c in api_funcs.ODD])
 def test_plausible_function_is_correct_or_refused_cleanly(case, mode, optimize, capsys):
+    """Each is differentiated exactly, except those in ODD_REFUSED, which are refused (at the
+    user's line, with a hint); never another exception."""
     func, args, wrt = case
     df = sourcediff.grad(func, wrt=wrt, mode=mode, optimize=optimize)
-    try:
-        got = df(*args)
-    except SourceDiffError as exc:
-        # a clean refusal: it must still point into the user's file with a hint
+    if func.__name__ in ODD_REFUSED:
+        with pytest.raises(SourceDiffError) as info:
+            df(*args)
+        exc = info.value
         assert exc.filename and exc.filename.endswith("api_funcs.py"), str(exc)
         assert exc.lineno and "hint:" in str(exc), str(exc)
+        assert ODD_REFUSED[func.__name__] in str(exc)
         return
+    try:
+        got = df(*args)
     except INTERNAL as exc:
         pytest.fail(f"{type(exc).__name__} escaped from sourcediff for {func.__name__}: {exc}\n"
                     + "".join(traceback.format_exception(exc)))
