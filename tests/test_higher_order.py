@@ -13,7 +13,6 @@ sourcediff.
 """
 
 import math
-import os
 from collections import Counter
 
 import higher_funcs as hf
@@ -102,9 +101,6 @@ def assert_array_close(actual, expected, rtol, atol=0.0, what="value"):
     assert err <= atol + rtol * scale, (
         f"{what}: max abs error {err:.3e} > {atol + rtol * scale:.3e}\n"
         f"actual=\n{actual_arr!r}\nexpected=\n{expected!r}")
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(sourcediff.__file__))
 
 
 # --------------------------------------------------------------------------------------------
