@@ -461,7 +461,19 @@ def early_return_after_a_slice_write(x, c):
     return 0.9 * np.sum(t)
 
 
+# fuzzer 602:806: the builtin `max(a, b)` (and `min`) returns one of its arguments, the same
+# object: a 0-d view of `x` here, which a later in-place write through another view changes
+def builtin_max_returns_a_view(x, c):
+    y = x * 1.0
+    m = max(y[..., 1], c)
+    n = min(c, y[..., 2])
+    w = y[:]
+    w *= 0.5
+    return 0.5 * m + 0.7 * n + np.sum(w * x)
+
+
 CASES = [
+    Case(builtin_max_returns_a_view, (np.array([0.3, 1.2, -0.4]), 0.2), wrt=(0, 1)),
     Case(plain_call_may_write_a_number, (_normal(2, 3),)),
     Case(zero_d_view_augmented, (0.7,)),
     Case(early_return_after_a_slice_write, (_normal(2), 0.7), wrt=(0, 1),

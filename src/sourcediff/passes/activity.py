@@ -446,8 +446,10 @@ def _join_operands(values):
 # runtime helpers whose result is their first argument (or a value of its kind and shape)
 _SAME_KIND = {id(f) for f in (runtime.alias_update, runtime.augmented, runtime.sequence,
                               runtime.stop_gradient, runtime.copy_value)}
-_SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, builtins.abs,
-                                 builtins.round, builtins.max, builtins.min)}
+_SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, builtins.round)}
+# builtins whose result is of their arguments' kind: `abs` of an array is an array, and `max(a,
+# b)` is `a` or `b` itself (a 0-d array stays one)
+_OPERANDS_KIND = {id(f) for f in (builtins.abs, builtins.max, builtins.min)}
 
 
 def _same(values):
@@ -511,7 +513,7 @@ def _site_kind(value, stmt, unpack, classify, known):
             return _atom_kind(op.args[rule.params[0]], known)
         if rule.func is runtime.append:
             return CONTAINER
-        if rule.elementwise:
+        if rule.elementwise or id(rule.func) in _OPERANDS_KIND:
             return _join_operands(_atom_kind(a, known) for p, a in op.args.items()
                                   if p not in rule.static)
         return TOP

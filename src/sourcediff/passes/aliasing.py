@@ -43,6 +43,7 @@ After (x an array)::
 
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass, field
 
@@ -76,10 +77,12 @@ VIEWS = {id(f) for f in _available(
     "broadcast_to", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "real",
     "imag", "diagonal", "diag", "flip", "fliplr", "flipud", "rot90", "split", "array_split",
     "hsplit", "vsplit", "dsplit")}
-# ... and the ones whose result holds an argument (a list built by append, an element)
-VIEWS |= {id(f) for f in (runtime.reshape_method, runtime.transpose_method, runtime.sequence,
-                          runtime.astype, runtime.stop_gradient, runtime.alias_update,
-                          runtime.append, runtime.max_of, runtime.min_of, runtime.augmented)}
+# ... the builtins that return one of their arguments, the same object (`max(a, b)` may be a
+# 0-d view), and the ones whose result holds an argument (a list built by append, an element)
+VIEWS |= {id(f) for f in (builtins.max, builtins.min, runtime.reshape_method,
+                          runtime.transpose_method, runtime.sequence, runtime.astype,
+                          runtime.stop_gradient, runtime.alias_update, runtime.append,
+                          runtime.max_of, runtime.min_of, runtime.augmented)}
 
 
 def _is_marker(value):
