@@ -18,6 +18,7 @@ from fuzz.fakes import (
     Hanging,
     Mutating,
     Raising,
+    WrongAtOnePoint,
     WrongInForwardMode,
     WrongValue,
     WrongWhenSourceContains,
@@ -188,6 +189,33 @@ def test_a_non_smooth_point_is_skipped_not_passed(workdir):
     result = outcome(FiniteDifferenceAPI(), kink_program(), workdir, redraws=0)
     assert not result.smooth
     assert result.outcome == "skipped"
+
+
+def rounding_tie_program(x):
+    """``2x`` where ``np.mean(x * np.ones((3, 1))) <= x``, else ``3x``: the comparison is a
+    tie that rounding decides, false at the drawn point and true a step either side of it."""
+    test = "np.mean({0:b} * np.ones((3, 1))) <= {0:b}"
+    body = [Line("return {0:b}", [Expr(f"(2.0 * {{0:b}}) if ({test}) else (3.0 * {{0:b}})",
+                                        [leaf("x")])])]
+    return Program([Function("f", [Param("x")], body)], [("x", FLOAT)], [x], ("x",))
+
+
+def test_a_jump_at_the_drawn_point_is_not_smooth(sd, workdir):
+    x = -0.386591
+    assert not np.mean(x * np.ones((3, 1))) <= x
+    assert all(np.mean(y * np.ones((3, 1))) <= y for y in (x - 1e-6, x + 1e-6))
+    result = outcome(sd, rounding_tie_program(x), workdir, redraws=0, confirms=0)
+    assert not result.smooth
+    assert result.outcome == "skipped", result.problems
+
+
+def test_a_wrong_number_only_at_the_drawn_point_is_skipped(workdir):
+    prog = small_program()
+    result = outcome(WrongAtOnePoint(prog.args), prog, workdir)
+    assert result.outcome == "skipped", result.problems
+    assert not result.problems
+    assert "wrong only at the drawn point (grad[reverse,noopt], grad[reverse,opt]" \
+        in result.notes[0]
 
 
 def test_modes_must_agree_where_fd_cannot_judge(workdir):

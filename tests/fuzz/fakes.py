@@ -103,6 +103,25 @@ class WrongInForwardMode(FiniteDifferenceAPI):
         return call
 
 
+class WrongAtOnePoint(FiniteDifferenceAPI):
+    """Reverse-mode gradients are off by 1e-3 at the inputs ``at`` and right elsewhere (a
+    stand-in for a branch that rounding decides differently at one point)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def grad(self, f, wrt=0, mode="reverse", optimize=True):
+        def call(*args):
+            g = self._gradient(f, wrt, args, mode)
+            if mode == "forward" or not np.array_equal(flatten(list(args)), flatten(self.at)):
+                return g
+            vec = flatten(g)
+            vec[0] += 1e-3
+            return unflatten(g, vec)
+        return call
+
+
 class WrongWhenSourceContains(FiniteDifferenceAPI):
     """Gradients are off whenever the function's source contains ``needle`` (a stand-in for
     a bug in one derivative rule)."""
