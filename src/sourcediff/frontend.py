@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from . import ir
 from .errors import NoSourceError, SourceDiffError, UnsupportedSyntaxError
 
 _MISSING = object()
@@ -330,7 +331,7 @@ def _same_code(node, code, filename):
 def _signature_text(tree):
     """`name(a, b, *args, k, **kw)` of a parsed def: parameter names in code-object order."""
     a = tree.args
-    names = [n.id for n in a.posonlyargs + a.args + a.kwonlyargs]
+    names = ir.param_names(tree)
     if a.vararg is not None:
         names.append("*" + a.vararg.id)
     if a.kwarg is not None:

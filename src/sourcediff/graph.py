@@ -19,7 +19,7 @@ import subprocess
 
 import gast
 
-from . import codegen
+from . import codegen, ir
 
 INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: `sudo apt install graphviz`, macOS: "
                 "`brew install graphviz`, conda: `conda install graphviz`), or write the DOT "
@@ -269,7 +269,7 @@ def dot_graph(func, adjoint_source=None):
                 "  labelloc=t; rankdir=TB;",
                 '  node [shape=box, fontname="monospace", fontsize=10];',
                 '  edge [fontname="monospace", fontsize=9];']
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     for p in params:
         b.lines.append(f"  in_{p} [label={quote(p)}, shape=invhouse, style=filled, "
                        'fillcolor="#fff3c4"];')

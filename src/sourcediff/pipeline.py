@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gast
 
+from . import ir, tape
 from .errors import UnsupportedSyntaxError
 from .frontend import parse_function
 from .naming import Namer
@@ -45,10 +46,10 @@ PASS_NAMES = tuple(name for name, _ in PREPARE) + ("aliasing", "activity", "reve
 # earlier names of passes, still accepted by `--dump-after`
 OLD_PASS_NAMES = {"ssa": "normalize"}
 
-RESERVED = ("_tape", "_push", "_pop", "_sd", "_np", "_math", "d")
+RESERVED = (*tape.NAMES, "_sd", "_np", "_math", "d")
 # the names generated code gives a meaning of its own; a user's local of one of these names is
 # renamed (deterministically), so no user name can collide with a generated one
-GENERATED = ("_tape", "_push", "_pop", "_sd", "_np", "_math")
+GENERATED = (*tape.NAMES, "_sd", "_np", "_math")
 
 
 def hygiene(src, namer):
@@ -56,7 +57,7 @@ def hygiene(src, namer):
     (`_tape = ...` becomes `_tape_1 = ...`, recorded in `src.renames` for parameters); refuse
     a module-level value read under one."""
     tree = src.tree
-    params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = set(ir.param_names(tree))
     stored = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)}
     mapping = {}

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .. import ir, rules, runtime, tape
 from .. import nodes as N
-from .. import rules, runtime
 from ..frontend import MISSING, unwrapped
 from .anf import operands
 from .desugar import assigned_names
@@ -182,7 +182,7 @@ class Classifier:
         label = _dotted(func)
         if any(isinstance(a, gast.Starred) for a in value.args):
             return self.starred(value, label)
-        if isinstance(func, gast.Name) and func.id == "_pop" and func.id in self.locals:
+        if tape.is_name(func, tape.POP) and func.id in self.locals:
             return Op("pop", label="tape pop")
         if self.is_local(func):
             if isinstance(func, gast.Attribute):  # a method of a local value
@@ -305,18 +305,6 @@ def bindings_in_loops(stmts, loop=None):
             yield from bindings_in_loops(stmt.body, outer)
 
 
-def pushed_names(stmts):
-    """Names pushed on a tape by `_push(name)` statements (in generated derivative code)."""
-    found = set()
-    for stmt in stmts:
-        for node in gast.walk(stmt):
-            if (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
-                    and node.func.id == "_push" and node.args
-                    and isinstance(node.args[0], gast.Name)):
-                found.add(node.args[0].id)
-    return found
-
-
 @dataclass
 class Activity:
     varied: set
@@ -335,7 +323,7 @@ class Activity:
             for n in names)
 
 
-TAPE = "_tape"
+TAPE = tape.TAPE
 
 
 def activity(body, classify, wrt, output, params=()):
@@ -369,7 +357,7 @@ def activity(body, classify, wrt, output, params=()):
         edges += [(target, src) for src in sources]
         if op.kind == "call" and TAPE in sources:   # fwd_g(_tape, ...) writes into the tape
             edges += [(TAPE, src) for src in sources if src != TAPE]
-    edges += [(TAPE, name) for name in pushed_names(body)]
+    edges += [(TAPE, name) for name in tape.pushed_names(body)]
     # names whose every definition is an integer/boolean/range value never carry derivatives
     discrete = {n for n, kinds_ in sites.items() if kinds_ <= {"discrete", "pop"}
                 and "discrete" in kinds_}
@@ -613,7 +601,7 @@ def numeric_names(body, classify):
 
 
 def local_names(tree):
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     return set(params) | assigned_names(tree.body)
 
 

@@ -50,12 +50,12 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
+from .. import ir, runtime, tape
 from .. import nodes as N
-from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from .activity import ARRAY, CONTAINER, SCALAR
 
-TAPE = "_tape"
+TAPE = tape.TAPE
 
 
 def _available(*names):
@@ -101,14 +101,6 @@ def _dotted(node):
     if isinstance(node, gast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return None
-
-
-def walk_statements(stmts):
-    """Every statement of a normalized block, nested blocks included, in order."""
-    for stmt in stmts:
-        yield stmt
-        for part in ("body", "orelse"):
-            yield from walk_statements(getattr(stmt, part, None) or [])
 
 
 # ---- which names may share a buffer ------------------------------------------------------------
@@ -207,7 +199,7 @@ def sharing(body, classify, kind, call_outputs, resolve):
         if kind(container) != CONTAINER:
             link(target, container)
 
-    for stmt in walk_statements(body):
+    for stmt in ir.walk_statements(body):
         if not isinstance(stmt, gast.Assign):
             continue
         target = stmt.targets[0]
@@ -523,6 +515,6 @@ def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_par
 def mutated_params(src, tree, classify, call_outputs):
     """The parameters a function may write into (kind-blind: its callers' arguments are not
     known yet): those sharing a class with a name written in place or augmented."""
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     info = sharing(tree.body[:-1], classify, lambda name: None, call_outputs, src.resolve)
     return [p for p in params if any(p in info.of(w) for w in info.written)]

@@ -32,6 +32,7 @@ import builtins
 
 import gast
 
+from .. import ir, tape
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 from .desugar import assigned_names
@@ -340,7 +341,7 @@ def _allowed_statement_call(func, local_names):
     if isinstance(func, gast.Name):
         if func.id == "print" and "print" not in local_names:
             return True
-        return func.id == "_push" and "_push" in local_names
+        return func.id == tape.PUSH and tape.PUSH in local_names
     return (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
             and func.value.id == "_sd" and func.attr == "check_scalar")
 
@@ -353,7 +354,7 @@ def _show(node):
 def normalize(src, namer):
     """Rewrite `src.tree.body` so that each statement performs one operation."""
     tree = src.tree
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     local_names = set(params) | assigned_names(tree.body)
     tree.body = Normalizer(src, namer, local_names).block(tree.body)
     return src

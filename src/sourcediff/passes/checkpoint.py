@@ -55,9 +55,11 @@ import re
 import gast
 import numpy as np
 
+from .. import ir, tape
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
-from .aliasing import reads_of, walk_statements
+from ..ir import walk_statements
+from .aliasing import reads_of
 from .desugar import assigned_names
 
 MARKER = "checkpoint_pragma"
@@ -93,7 +95,7 @@ def lower_pragmas(src):
     with `_sd.checkpoint_pragma(K)` as the first statement of its body. Other `with` blocks stay
     (the fence refuses them); a checkpoint `with` of another shape is refused here."""
     tree = src.tree
-    local = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    local = set(ir.param_names(tree))
     local |= assigned_names(tree.body)
     _lower_block(src, tree.body, local)
 
@@ -372,7 +374,7 @@ class Checkpointing:
                  else N.const(None))
         shared = N.tuple_(N.const(s) for s in self.shared(loop, state))
         out.append(N.assign(names["ck"], N.call("_sd.checkpointed", [
-            copy.deepcopy(loop.snapshots), steps, N.name("_tape"), shared]), line))
+            copy.deepcopy(loop.snapshots), steps, N.name(tape.TAPE), shared]), line))
         ck, at, k = (N.name(names[key]) for key in ("ck", "ck_at", "ck_k"))
         out.append(N.assign(names["ck_at"], N.attr(ck, "first"), line))
         out.append(N.assign(names["ck_k"], N.const(0), line))
@@ -435,7 +437,7 @@ class Checkpointing:
         temporaries = sorted(n for n in assigned_names(stmt.body) - exposed - outside - target
                              if _TEMPORARY.match(n))
         mapping = {n: self.rev.namer.fresh("t") for n in temporaries}
-        renamer = _Rename(mapping)
+        renamer = ir.Rename(mapping)
         body = [renamer.visit(s) for s in self.plain(stmt.body)]
         return body if sweep else _without_prints(body)
 
@@ -500,16 +502,6 @@ def upward_exposed(stmts, defined):
 
 
 _TEMPORARY = re.compile(r"^t\d+$")
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            node.id = self.mapping[node.id]
-        return node
 
 
 def _is_random(obj):

@@ -23,21 +23,11 @@ import copy
 
 import gast
 
+from .. import ir
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 
 COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp)
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
-                             type_comment=None)
-        return node
 
 
 class _Hoist(gast.NodeTransformer):
@@ -75,7 +65,7 @@ class _Hoist(gast.NodeTransformer):
             for target in gast.walk(gen.target):
                 if isinstance(target, gast.Name) and target.id not in mapping:
                     mapping[target.id] = self.namer.fresh(target.id)
-        rename = _Rename(mapping)
+        rename = ir.Rename(mapping)
         inner = self.nested()
         elt = inner.visit(rename.visit(copy.deepcopy(node.elt)))
         body = inner.before + [

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .. import ir
 from .. import nodes as N
 
 JUMPS = (gast.Return, gast.Break, gast.Continue)
@@ -308,7 +309,7 @@ def desugar(src, namer):
     tree = src.tree
     body = tree.body
     low = Lowering(src, namer)
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     low.locals = set(params) | assigned_names(body)
     returns = count_returns(body)
     if returns == 1 and isinstance(body[-1], gast.Return):

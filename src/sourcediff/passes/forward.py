@@ -21,6 +21,7 @@ from __future__ import annotations
 import gast
 
 from .. import nodes as N
+from .. import tape
 from ..errors import MissingRuleError
 from ..naming import DerivativeNames
 from .activity import SCALAR
@@ -34,10 +35,6 @@ def _walk_stmts(stmts):
         for field in ("body", "orelse"):
             yield from _walk_stmts(getattr(stmt, field, None) or [])
 
-
-def _is_push(stmt):
-    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
-            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "_push")
 
 
 class Forward:
@@ -82,10 +79,10 @@ class Forward:
             return [N.for_(stmt.target, stmt.iter, self.block(stmt.body), stmt.lineno)]
         if isinstance(stmt, gast.While):
             return [N.while_(stmt.test, self.block(stmt.body), stmt.lineno)]
-        if _is_push(stmt):
+        if tape.is_push(stmt):
             value = stmt.value.args[0]
             tangent = self.tangent_of(value) or self.zero(value)
-            return [stmt, N.expr(N.call("_push", [tangent]), stmt.lineno)]
+            return [stmt, tape.push(tangent, stmt.lineno)]
         return [stmt]
 
     def assign(self, stmt):
@@ -94,8 +91,8 @@ class Forward:
         line = stmt.lineno
         if op.kind == "pop":
             # tape code (a derivative differentiated again): the tangent was pushed last
-            first = (N.assign(self.dot[target], N.call("_pop"), line)
-                     if target in self.an.active else N.expr(N.call("_pop"), line))
+            first = (N.assign(self.dot[target], tape.pop(), line)
+                     if target in self.an.active else N.expr(tape.pop(), line))
             return [first, stmt]
         generated = op.kind == "call" and getattr(op.func, "__sourcediff_generated__", False)
         if target not in self.an.active and not generated:

@@ -28,6 +28,7 @@ import builtins
 import gast
 import numpy as np
 
+from .. import ir
 from .. import nodes as N
 
 
@@ -170,7 +171,7 @@ def rewrite_iterators(src, namer):
     """Rewrite the sequence-building builtins of `src.tree` (see the module doc)."""
     from .desugar import assigned_names
     tree = src.tree
-    params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = set(ir.param_names(tree))
     rewrite = _Rewrite(src, namer, params | assigned_names(tree.body))
     tree.body = [rewrite.visit(stmt) for stmt in tree.body]
     return src

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from .. import ir
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 
@@ -159,6 +160,6 @@ def rewrite_mutations(src, namer):
     """Rewrite the in-place calls of `src.tree` (see the module doc)."""
     from .desugar import assigned_names
     tree = src.tree
-    params = {a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = set(ir.param_names(tree))
     src.tree.body = Mutations(src, namer, params | assigned_names(tree.body)).block(tree.body)
     return src

@@ -39,6 +39,7 @@ import types
 
 import gast
 
+from .. import ir
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 
@@ -215,19 +216,8 @@ def prepare(src, namer, nested, passes):
     return view
 
 
-class _Rename(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
-                             type_comment=None)
-        return node
-
-
 def _locals(tree):
-    params = [a.id for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = ir.param_names(tree)
     stored = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)]
     return list(dict.fromkeys(params + stored))
@@ -296,7 +286,7 @@ class Inliner:
         line = stmt.lineno
         out = self.bind(stmt, tree, mapping, line)
         body = [copy.deepcopy(s) for s in tree.body]
-        renamer = _Rename(mapping)
+        renamer = ir.Rename(mapping)
         body = [renamer.visit(s) for s in body]
         result = body.pop()   # normalized: a single `return atom` at the end
         self.active.append(nested.name)
@@ -312,7 +302,7 @@ class Inliner:
         """`param = argument` for every parameter of the inlined function."""
         call = stmt.value
         args = tree.args
-        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        params = ir.param_names(tree)
         positional = args.posonlyargs + args.args
         defaults = dict(zip([a.id for a in positional[len(positional) - len(args.defaults):]],
                             args.defaults, strict=True))

@@ -31,10 +31,12 @@ from collections import Counter
 
 import gast
 
+from .. import ir, tape
+
 PURE_ROOTS = {"_sd", "np", "_np", "math", "_math"}
 PURE_BUILTINS = {"len", "range", "reversed", "slice", "abs", "float", "min", "max", "int",
                  "tuple", "list", "isinstance"}
-KEEP = {"_tape", "_push", "_pop"}
+KEEP = set(tape.NAMES)
 
 
 def _bound(fn):
@@ -77,19 +79,6 @@ def _pure(value):
     return True
 
 
-class _Rename(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-        self.changed = False
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
-            self.changed = True
-            return gast.Name(id=self.mapping[node.id], ctx=node.ctx, annotation=None,
-                             type_comment=None)
-        return node
-
-
 def propagate_copies(fn):
     """Replace reads of single-assignment copies by their single-assignment sources."""
     bound = _bound(fn)
@@ -109,9 +98,7 @@ def propagate_copies(fn):
             seen.add(value)
             value = mapping[value]
         mapping[key] = value
-    renamer = _Rename(mapping)
-    renamer.visit(fn)
-    return renamer.changed
+    return ir.rename(fn, mapping, loads_only=True)
 
 
 def eliminate_dead_code(fn):
@@ -180,7 +167,7 @@ def propagate_local_copies(fn):
                 copies = {a: b for a, b in copies.items()
                           if a not in killed and b not in killed}
                 if isinstance(stmt, gast.If):
-                    renamer = _Rename(copies)
+                    renamer = ir.Rename(copies, loads_only=True)
                     stmt.test = renamer.visit(stmt.test)
                     changed |= renamer.changed
                 out.append(stmt)
@@ -191,7 +178,7 @@ def propagate_local_copies(fn):
                 if copies.get(source) == target or copies.get(target) == source:
                     changed = True     # `b = a` where a already equals b
                     continue
-            renamer = _Rename(copies)
+            renamer = ir.Rename(copies, loads_only=True)
             if isinstance(stmt, gast.Assign):
                 stmt.value = renamer.visit(stmt.value)
                 for target in stmt.targets:
@@ -259,7 +246,7 @@ def inline_temporaries(fn):
                                and n.id == name and isinstance(n.ctx, gast.Load))
                     if uses:
                         if uses == 1 and _simple_use(later, name):
-                            folded = _Substitute(name, value).visit(copy.deepcopy(later))
+                            folded = ir.substitute(copy.deepcopy(later), {name: value})
                             if len(_text(folded)) <= MAX_LINE:   # keep lines readable
                                 stmts[j] = folded
                                 del stmts[i]
@@ -306,17 +293,6 @@ def _simple_use(stmt, name):
     if isinstance(stmt, gast.If):
         return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt.test))
     return True
-
-
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, name, value):
-        self.name = name
-        self.value = value
-
-    def visit_Name(self, node):
-        if node.id == self.name and isinstance(node.ctx, gast.Load):
-            return self.value
-        return node
 
 
 PASSES = (propagate_copies, propagate_local_copies, eliminate_dead_code, inline_temporaries)

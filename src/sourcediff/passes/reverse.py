@@ -40,6 +40,7 @@ import operator
 
 import gast
 
+from .. import ir, tape
 from .. import nodes as N
 from ..errors import MissingRuleError, SourceDiffError
 from ..naming import DerivativeNames
@@ -57,9 +58,6 @@ from .activity import (
 )
 from .desugar import assigned_names
 from .templates import instantiate
-
-POP = "_pop"
-PUSH = "_push"
 
 
 def slice_expr(node):
@@ -98,8 +96,7 @@ class Analysis:
         tree = fs.tree
         self.tree = tree
         self.namer = namer
-        self.params = [a.id for a in tree.args.posonlyargs + tree.args.args
-                       + tree.args.kwonlyargs]
+        self.params = ir.param_names(tree)
         self.locals = local_names(tree)
         self.classify = Classifier(fs, self.locals)
         known = {p: k for p, k in param_kinds.items() if k is not None}
@@ -116,7 +113,7 @@ class Analysis:
         self.wrt = list(wrt)
         self.activity = activity(self.body, self.classify, self.wrt, self.output, self.params)
         # the tape carries tangents inside it; it never has a derivative of its own
-        self.active = self.activity.active - {"_tape"}
+        self.active = self.activity.active - {tape.TAPE}
         self.kinds = kinds(self.body, self.classify, known)
         self.reassigned = assigned_names(self.body)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
@@ -132,7 +129,7 @@ class Analysis:
         written = set()
         for name in self.sharing.written:
             written |= self.shares_with(name)
-        for stmt in aliasing.walk_statements(self.body):
+        for stmt in ir.walk_statements(self.body):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
                 written |= self.shares_with(stmt.targets[0].value.id)
         return [p for p in self.params if p in written]
@@ -233,7 +230,7 @@ class Reverse:
         return False
 
     def restore(self, stmt, name):
-        marker = N.assign(name, N.call(POP), getattr(stmt, "lineno", None))
+        marker = N.assign(name, tape.pop(), getattr(stmt, "lineno", None))
         marker.sd_site = (id(stmt), name)
         self.sites.append(marker)
         return marker
@@ -263,9 +260,9 @@ class Reverse:
             if self.an.kinds.get(name) == ARRAY:
                 index = N.call("_sd.whole_index", [N.name(name)])
                 marker = N.assign(gast.Subscript(value=N.name(name), slice=index,
-                                                 ctx=gast.Store()), N.call(POP), stmt.lineno)
+                                                 ctx=gast.Store()), tape.pop(), stmt.lineno)
             else:   # a list, a dict, or (where the kind is unknown) a number
-                marker = N.expr(N.call("_sd.put_back", [N.name(name), N.call(POP)]),
+                marker = N.expr(N.call("_sd.put_back", [N.name(name), tape.pop()]),
                                 stmt.lineno)
             marker.sd_site = (id(stmt), ("call", name))
             self.sites.append(marker)
@@ -382,7 +379,7 @@ class Reverse:
         call = self.unit.reverse_call(self.an, stmt, op)
         dy = N.const(0.0) if target in zero else N.name(self.d[target])
         results = [self.namer.fresh(f"{self.d[a.id]}_") for _, a in call.active]
-        code = [N.assign(N.store_tuple(results), N.call(call.bwd, [N.name("_tape"), dy]),
+        code = [N.assign(N.store_tuple(results), N.call(call.bwd, [N.name(tape.TAPE), dy]),
                          stmt.lineno)]
         for name, (_, atom) in zip(results, call.active, strict=True):
             self.accumulate(atom, N.name(name), zero, code, container=True)
@@ -454,7 +451,7 @@ class Reverse:
             self.reads.add(name)
             self.read(target.slice)
         marker = N.assign(gast.Subscript(value=N.name(name), slice=target.slice,
-                                         ctx=gast.Store()), N.call(POP), stmt.lineno)
+                                         ctx=gast.Store()), tape.pop(), stmt.lineno)
         marker.sd_site = (id(stmt), name)
         self.sites.append(marker)
         code.append(marker)
@@ -563,7 +560,7 @@ class Reverse:
             if name not in defined:
                 self.inits.add(name)
             self.pushed.add((id(stmt), name))
-            out.append(N.expr(N.call(PUSH, [N.name(name)]), getattr(stmt, "lineno", None)))
+            out.append(tape.push(N.name(name), getattr(stmt, "lineno", None)))
 
     def fwd_stmt(self, stmt, maybe, defined):
         out = []
@@ -574,7 +571,7 @@ class Reverse:
                 # save the elements this write overwrites; the adjoint sweep puts them back
                 self.pushed.add((id(stmt), name))
                 old = N.call("_sd.snapshot", [N.name(name), slice_expr(target.slice)])
-                out.append(N.expr(N.call(PUSH, [old]), stmt.lineno))
+                out.append(tape.push(old, stmt.lineno))
             out.append(stmt)
             return out
         if isinstance(stmt, gast.Assign):
@@ -587,7 +584,7 @@ class Reverse:
                 self.pushed.add((id(stmt), ("call", name)))
                 copy_of = N.call("_sd.snapshot", [N.name(name),
                                                   N.call("_sd.whole_index", [N.name(name)])])
-                out.append(N.expr(N.call(PUSH, [copy_of]), stmt.lineno))
+                out.append(tape.push(copy_of, stmt.lineno))
             out.append(self.primal(stmt))
             maybe.update(names)
             defined.update(names)
@@ -656,7 +653,7 @@ class Reverse:
                 call = self.unit.reverse_call(self.an, stmt, op)
                 self.uses_tape = True
                 return N.assign(stmt.targets[0].id,
-                                N.call(call.fwd, [N.name("_tape")] + call.args), stmt.lineno)
+                                N.call(call.fwd, [N.name(tape.TAPE)] + call.args), stmt.lineno)
         return self.unit.plain_call(self.an, stmt)
 
     # ---- assembling functions
@@ -688,11 +685,11 @@ class Reverse:
         head = []
         if self.uses_tape:
             if not split:
-                head.append(N.assign("_tape", N.gast_list([])))
+                head.append(tape.new_tape())
             if self.pushed or split == "fwd":
-                head.append(N.assign(PUSH, N.attr(N.name("_tape"), "append")))
+                head.append(tape.bind_push())
             if self.pushed and split != "fwd":
-                head.append(N.assign(POP, N.attr(N.name("_tape"), "pop")))
+                head.append(tape.bind_pop())
         for name in sorted(self.inits):
             head.append(N.assign(name, N.const(None)))
         return head
@@ -756,21 +753,21 @@ class Reverse:
         out_value = N.name(an.output) if an.output else an.tree.body[-1].value
         fwd_body = self.preamble(split="fwd") + forward
         if snapshot:
-            fwd_body.append(N.expr(N.call(PUSH, [N.tuple_(N.name(n) for n in snapshot)])))
+            fwd_body.append(tape.push(N.tuple_(N.name(n) for n in snapshot)))
         fwd_body.append(N.return_(out_value))
         if not any(isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                   and s.targets[0].id == PUSH for s in fwd_body[:2]):
-            fwd_body.insert(0, N.assign(PUSH, N.attr(N.name("_tape"), "append")))
-        bwd_body = [N.assign(POP, N.attr(N.name("_tape"), "pop"))]
+                   and s.targets[0].id == tape.PUSH for s in fwd_body[:2]):
+            fwd_body.insert(0, tape.bind_push())
+        bwd_body = [tape.bind_pop()]
         if self.checkpoints.loops:   # a checkpointed loop tapes its steps in the adjoint
-            bwd_body.append(N.assign(PUSH, N.attr(N.name("_tape"), "append")))
+            bwd_body.append(tape.bind_push())
         if snapshot:
-            bwd_body.append(N.assign(N.store_tuple(snapshot), N.call(POP)))
+            bwd_body.append(N.assign(N.store_tuple(snapshot), tape.pop()))
         results = [N.const(0.0) if p in zero or p not in an.active else N.name(self.d[p])
                    for p in active]
         bwd_body += adjoint + [N.return_(N.tuple_(results))]
-        return (N.function_def(fwd_name, ["_tape"] + an.params, fwd_body),
-                N.function_def(bwd_name, ["_tape", seed], bwd_body))
+        return (N.function_def(fwd_name, [tape.TAPE] + an.params, fwd_body),
+                N.function_def(bwd_name, [tape.TAPE, seed], bwd_body))
 
 
 def _sum_terms(exprs):

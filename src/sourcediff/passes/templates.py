@@ -15,6 +15,7 @@ import operator
 
 import gast
 
+from .. import ir
 from .. import nodes as N
 
 
@@ -25,9 +26,11 @@ def instantiate(template, values, derivative):
     return fold(tree)
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(ir.Substitute):
+    """Parameters by their values, and `d[name]` by the derivative of `name`."""
+
     def __init__(self, values, derivative):
-        self.values = values
+        super().__init__(values)
         self.derivative = derivative
 
     def visit_Subscript(self, node):
@@ -36,11 +39,6 @@ class _Substitute(gast.NodeTransformer):
             result = self.derivative(name)
             return N.const(0.0) if result is None else result
         return self.generic_visit(node)
-
-    def visit_Name(self, node):
-        if node.id in self.values:
-            return copy.deepcopy(self.values[node.id])
-        return node
 
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
