@@ -3,7 +3,7 @@
 Elementwise functions give their partial derivatives; broadcasting is undone once, by
 `_sd.unbroadcast`, where the generator cannot prove the shapes equal. Every other rule gives its
 adjoint (reverse mode) and tangent (forward mode) templates on adjacent lines; the longer ones
-call helpers in `runtime/numpy_helpers.py` (`_sd.<name>`).
+call helpers in `runtime/numpy_*.py` (`_sd.<name>`).
 
 Signatures follow NumPy's positional order (`np.sum(x, 0)` binds `axis`), with `out=` listed
 where it precedes a parameter the rule needs; arguments a rule does not list (`where=`,

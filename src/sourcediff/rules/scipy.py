@@ -8,7 +8,7 @@ it is the same with or without SciPy.
 
 `scipy.stats.norm.logpdf` and the other distribution methods are bound methods of the
 distribution objects: the registry keys them by instance and method name. The templates call
-NumPy, the runtime helpers (`runtime/scipy_helpers.py`, and `runtime/numpy_helpers.py`) and a
+NumPy, the runtime helpers (`runtime/scipy_helpers.py`, and `runtime/numpy_*.py`) and a
 few SciPy functions through `_sd` (`_sd.digamma` is scipy.special.digamma itself), so generated
 derivative code can be differentiated again with these same rules: every rule here has second
 derivatives (hessian, hvp, jvp of grad, grad of grad).

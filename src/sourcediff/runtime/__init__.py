@@ -12,16 +12,30 @@ sourcediff never imports SciPy, and works without it.
 
 import importlib
 
-from . import calls, checkpoint, core, numpy_helpers
+from . import (
+    calls,
+    checkpoint,
+    core,
+    numpy_decompositions,
+    numpy_helpers,
+    numpy_linalg,
+    numpy_selection,
+    numpy_shapes,
+)
 from .calls import *  # noqa: F403
 from .checkpoint import *  # noqa: F403
 from .core import *  # noqa: F403
 from .core import _is_zero, _tracking  # noqa: F401  (read by the API and by tests)
+from .numpy_decompositions import *  # noqa: F403
 from .numpy_helpers import *  # noqa: F403
+from .numpy_linalg import *  # noqa: F403
+from .numpy_selection import *  # noqa: F403
+from .numpy_shapes import *  # noqa: F403
 
 # `calls` (derivatives of callees known only at run time) needs sourcediff itself: export
 # refuses code that calls it
-MODULES = (core, numpy_helpers, calls)
+MODULES = (core, numpy_helpers, numpy_shapes, numpy_selection, numpy_linalg,
+           numpy_decompositions, calls)
 MODULES = (*MODULES, checkpoint)   # checkpointed loops' schedules
 scipy_helpers = None
 
