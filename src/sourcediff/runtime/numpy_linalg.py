@@ -59,12 +59,18 @@ def _tensordot_axes(a, b, axes):
     return [int(i) % na for i in axa], [int(i) % nb for i in axb]
 
 
-def tensordot_back_a(g, a, b, axes=2):
-    if _no_flow(g):
-        return 0.0
+def _tensordot_plan(a, b, axes):
+    """(a's contracted axes, b's, a's free axes, b's)."""
     axa, axb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(np.ndim(a)) if i not in axa]
     free_b = [i for i in range(np.ndim(b)) if i not in axb]
+    return axa, axb, free_a, free_b
+
+
+def tensordot_back_a(g, a, b, axes=2):
+    if _no_flow(g):
+        return 0.0
+    axa, axb, free_a, free_b = _tensordot_plan(a, b, axes)
     g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
     r = np.tensordot(g, b, axes=(g_axes, free_b))   # free_a, then b's contracted axes in order
     matched = [axa[axb.index(j)] for j in sorted(axb)]
@@ -74,9 +80,7 @@ def tensordot_back_a(g, a, b, axes=2):
 def tensordot_back_b(g, a, b, axes=2):
     if _no_flow(g):
         return 0.0
-    axa, axb = _tensordot_axes(a, b, axes)
-    free_a = [i for i in range(np.ndim(a)) if i not in axa]
-    free_b = [i for i in range(np.ndim(b)) if i not in axb]
+    axa, axb, free_a, free_b = _tensordot_plan(a, b, axes)
     r = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))  # a's contracted, free_b
     matched = [axb[axa.index(i)] for i in sorted(axa)]
     return np.transpose(r, np.argsort(matched + free_b))
