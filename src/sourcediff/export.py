@@ -385,6 +385,18 @@ def _helper_scipy_imports(helpers):
     return {f"import scipy.{sub}" for sub in subs}
 
 
+def helper_imports(helpers):
+    """The imports the copied runtime helpers (rendered statements) need."""
+    reads = {n.id for h in helpers for n in ast.walk(ast.parse(h)) if isinstance(n, ast.Name)}
+    imports = {"import numpy as _np"}
+    if "_math" in reads:
+        imports.add("import math as _math")
+    imports |= {f"import {module}" for module in _STDLIB & reads}
+    if "scipy" in reads:
+        imports |= _helper_scipy_imports(helpers)
+    return imports
+
+
 def _lookup_in(globals_, closure):
     def lookup(name):
         if name in closure:
@@ -588,20 +600,12 @@ def export_source(func, wrt=0, mode="reverse", name=None, origin=None):
     rt = _Runtime()
     need = rt.closure(runtime_reads)
     helpers = rt.render(need)
-    helper_reads = {n.id for h in helpers for n in ast.walk(ast.parse(h))
-                    if isinstance(n, ast.Name)}
 
     usage = f"sourcediff export {origin} -o FILE.py"
     if mode != "reverse":
         usage += f" --mode {mode}"
-    imports = {"import numpy as _np"}
-    if "_math" in helper_reads:
-        imports.add("import math as _math")
-    for module in sorted(_STDLIB & helper_reads):   # modules the copied helpers read
-        imports.add(f"import {module}")
+    imports = helper_imports(helpers)
     imports.update(line for lines in ns.imports.values() for line in lines.split("\n"))
-    if "scipy" in helper_reads:
-        imports |= _helper_scipy_imports(helpers)
     needs = "numpy and math"
     if any(re.match(r"(import|from) scipy\b", line) for line in imports):
         needs = "numpy, math and scipy"
