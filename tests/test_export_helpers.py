@@ -47,7 +47,7 @@ HELPERS = _called_helpers()
 def test_the_rule_tables_call_helpers_of_every_runtime_module():
     modules = {m.__name__.rsplit(".", 1)[1] for m in runtime.MODULES
                if any(h in vars(m) for h in HELPERS)}
-    assert {"core", "numpy_helpers", "numpy_shapes", "numpy_selection", "numpy_linalg",
+    assert {"core", "inplace", "numpy_helpers", "numpy_shapes", "numpy_selection", "numpy_linalg",
             "numpy_decompositions"} <= modules
     if HAVE_SCIPY:
         assert "scipy_helpers" in modules

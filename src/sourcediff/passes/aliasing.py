@@ -12,7 +12,7 @@ known, rewrites the normalized program into one where every change of a value is
   kind is unknown;
 * after each in-place write through `n`, every other live name `a` that may share `n`'s buffer
   gets `a = _sd.alias_update(a, n)`: the same object in the primal; its derivative rules find,
-  at run time, which elements really are shared (`runtime.core._overlaps`);
+  at run time, which elements really are shared (`runtime.inplace._overlaps`);
 * a call to a user function that may write into its parameters returns their final values as
   extra outputs (the callee side is rewritten by the same pass), and the caller rebinds its
   arguments to them.

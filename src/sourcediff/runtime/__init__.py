@@ -1,8 +1,9 @@
 """The runtime: the only module generated derivative code imports (as `_sd`).
 
 `core` holds what every generated function may need (broadcasting, containers, the tape,
-in-place writes, outputs); the helper modules hold what the rule tables' templates call. Each
-depends only on numpy, math and the core (`scipy_helpers` on SciPy too). `MODULES` lists them
+outputs), `inplace` the in-place semantics (writes, alias updates, lists); the helper modules
+hold what the rule tables' templates call. Each depends only on numpy, math and the core
+(`scipy_helpers` on SciPy too). `MODULES` lists them
 in order, for `export`, which copies the helpers an exported derivative calls.
 
 `scipy_helpers` is imported by `load_scipy()`, which the SciPy rule table calls when it
@@ -16,6 +17,7 @@ from . import (
     calls,
     checkpoint,
     core,
+    inplace,
     numpy_decompositions,
     numpy_helpers,
     numpy_linalg,
@@ -26,6 +28,7 @@ from .calls import *  # noqa: F403
 from .checkpoint import *  # noqa: F403
 from .core import *  # noqa: F403
 from .core import _is_zero, _tracking  # noqa: F401  (read by the API and by tests)
+from .inplace import *  # noqa: F403
 from .numpy_decompositions import *  # noqa: F403
 from .numpy_helpers import *  # noqa: F403
 from .numpy_linalg import *  # noqa: F403
@@ -34,7 +37,7 @@ from .numpy_shapes import *  # noqa: F403
 
 # `calls` (derivatives of callees known only at run time) needs sourcediff itself: export
 # refuses code that calls it
-MODULES = (core, numpy_helpers, numpy_shapes, numpy_selection, numpy_linalg,
+MODULES = (core, inplace, numpy_helpers, numpy_shapes, numpy_selection, numpy_linalg,
            numpy_decompositions, calls)
 MODULES = (*MODULES, checkpoint)   # checkpointed loops' schedules
 scipy_helpers = None

@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import _MeasuredTape, copy_value, value_bytes
+from .core import _MeasuredTape, value_bytes
+from .inplace import copy_value
 
 _CK_RESTORE, _CK_ADVANCE, _CK_TAKESHOT, _CK_STEP = 1, 2, 4, 8   # the actions' flags
 
