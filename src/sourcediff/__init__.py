@@ -4,11 +4,7 @@ from . import parallel  # noqa: F401  (sourcediff.parallel; it imports no Dask)
 from . import rules as _rules  # noqa: F401  (loads the derivative rule table)
 from .api import (
     adjoint,
-    check_grads,
     grad,
-    hessian,
-    hvp,
-    jacobian,
     jvp,
     nondifferentiable,
     source,
@@ -16,6 +12,7 @@ from .api import (
     value_and_grad,
     vjp,
 )
+from .checking import check_grads
 from .errors import (
     DomainError,
     MissingRuleError,
@@ -25,6 +22,7 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
+from .jacobians import hessian, hvp, jacobian
 from .passes.checkpoint import checkpoint
 from .runtime import stop_gradient
 

@@ -1,4 +1,5 @@
-"""The transforms: grad, value_and_grad, jvp, vjp, jacobian, hessian, hvp; `source`.
+"""The transforms: grad, value_and_grad, jvp, vjp; `source` (jacobian, hessian and hvp, built
+on them, are in `jacobians`; check_grads in `checking`).
 
 Each returns a `Derivative`: a callable that compiles on first use (so a decorator can refer to
 functions defined later in the module), specializes on whether each argument is a scalar or an
@@ -531,14 +532,9 @@ def _describe(value):
 
 def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False,
                checkpoint=None):
-    if isinstance(func, (GradOfSecond, GradOfHvp)):
-        raise SourceDiffError("fourth and higher derivatives are not supported",
-                              hint="sourcediff goes up to third derivatives of one float "
-                                   "argument: grad(grad(grad(f))) and grad(hvp(f))")
-    if isinstance(func, HessianVectorProduct):
-        if kind != "grad":
-            raise SourceDiffError(f"{kind} of an hvp is not supported; grad(hvp(f)) is")
-        return GradOfHvp(func, wrt)
+    differentiate = getattr(type(func), "_sd_differentiate", None)
+    if differentiate is not None:   # a transform that is not a Derivative (hvp, a 3rd one)
+        return differentiate(func, kind, wrt)
     if (kind == "grad" and isinstance(func, Derivative) and func.mode == "forward"
             and func.kind == "grad" and isinstance(func.func, Derivative)):
         return GradOfSecond(func, wrt)   # a third derivative
@@ -651,127 +647,26 @@ def vjp(func=None, wrt=0, *, optimize=True, source=None, checkpoint=None):
                       checkpoint=checkpoint)
 
 
-class Jacobian:
-    """`jacobian(f, wrt, mode)`: calls return an array of shape output.shape + input.shape."""
+class ThirdDerivative:
+    """A third derivative: the float tangent of `self.outer`, a jvp over second-derivative
+    code, which is made of and pickles as `grad` of what it wraps (`__wrapped__`)."""
 
-    __sourcediff_transform__ = False
+    def _sd_differentiate(self, kind, wrt):
+        raise SourceDiffError("fourth and higher derivatives are not supported",
+                              hint="sourcediff goes up to third derivatives of one float "
+                                   "argument: grad(grad(grad(f))) and grad(hvp(f))")
 
-    def __init__(self, func, wrt, mode):
-        if mode not in ("reverse", "forward"):
-            raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-        if isinstance(func, Derivative):
-            mode = "forward"
-        self.func = func
-        self.mode = mode
-        self.wrt = wrt
-        self.tangent = _transform("jvp", func, wrt) if mode == "forward" else None
-        self.cotangent = _transform("vjp", func, wrt) if mode == "reverse" else None
-        d = self.tangent or self.cotangent
-        self.wrt_index = d.wrt_index
-        self.wrt_tuple = d.wrt_tuple
-        functools.update_wrapper(self, func, updated=())
-
-    def __call__(self, *args):
-        if self.mode == "forward":
-            return self._forward(args)
-        return self._reverse(args)
-
-    def _forward(self, args):
-        inputs = [np.asarray(args[i]) for i in self.wrt_index]
-        blocks = []
-        for which, x in enumerate(inputs):
-            columns = []
-            for j in range(max(x.size, 1)):
-                tangents = []
-                for k, other in enumerate(inputs):
-                    t = np.zeros(other.shape, dtype=self._floating(other.dtype))
-                    if k == which:
-                        t.reshape(-1)[j] = 1.0
-                    tangents.append(t if other.shape else float(t))
-                value, out_dot = self.tangent(*args, *tangents)
-                out_dot = np.asarray(out_dot)
-                columns.append(out_dot.reshape(-1))
-            jac = np.stack(columns, axis=-1).reshape(out_dot.shape + x.shape)
-            blocks.append(jac.astype(self._dtype(value, x), copy=False))
-        return tuple(blocks) if self.wrt_tuple else blocks[0]
-
-    def _reverse(self, args):
-        value = np.asarray(self.func(*args))
-        rows = []
-        for i in range(max(value.size, 1)):
-            cot = np.zeros(value.shape, dtype=self._floating(value.dtype))
-            cot.reshape(-1)[i] = 1.0
-            _, grads = self.cotangent(*args, cot if value.shape else 1.0)
-            grads = grads if self.wrt_tuple else (grads,)
-            rows.append([np.asarray(g) for g in grads])
-        blocks = []
-        for k, i in enumerate(self.wrt_index):
-            x_shape = np.shape(args[i])
-            stacked = np.stack([r[k] for r in rows]).reshape(value.shape + x_shape)
-            blocks.append(stacked.astype(self._dtype(value, args[i]), copy=False))
-        return tuple(blocks) if self.wrt_tuple else blocks[0]
-
-    @staticmethod
-    def _floating(dtype):
-        """`dtype` if it is a floating (or complex) type, else float64."""
-        return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(float)
-
-    @staticmethod
-    def _dtype(value, x):
-        """The dtype of the block for output `value` and input `x`: float32 when both are
-        float32 (the Jacobian keeps the precision of the computation), float64 when either is
-        float64, an integer or a Python float."""
-        return np.result_type(Jacobian._floating(np.asarray(value).dtype),
-                              Jacobian._floating(np.asarray(x).dtype))
+    def _value(self, tangents):
+        value = tangents[1]
+        runtime.check_scalar(value)
+        return runtime.gradient_like(value, 0.0)
 
     def __reduce__(self):
-        """Pickle by reference (see Derivative.__reduce__); `hessian(f)` is the Jacobian of
-        `grad(f)` and pickles as such."""
-        return _global_name(self) or (Jacobian, (self.func, self.wrt, self.mode))
+        return _global_name(self) or (_transform, ("grad", self.__wrapped__,
+                                                   self.outer.wrt_arg))
 
 
-def jacobian(func=None, wrt=0, *, mode="reverse"):
-    """The Jacobian of `func` with respect to `wrt`, shaped output.shape + input.shape.
-
-    `mode="reverse"` uses one vjp per output element, `mode="forward"` one jvp per input
-    element."""
-    if func is None:
-        return lambda f: Jacobian(f, wrt, mode)
-    return Jacobian(func, wrt, mode)
-
-
-def hessian(func=None, wrt=0):
-    """The Hessian of a scalar function: forward mode over the reverse-mode gradient."""
-    if func is None:
-        return lambda f: hessian(f, wrt)
-    if isinstance(wrt, tuple):
-        raise WrtError("hessian takes a single wrt argument",
-                       hint="for mixed second derivatives use jacobian(grad(f, wrt=a), wrt=b)")
-    return Jacobian(_transform("grad", func, wrt), wrt, "forward")
-
-
-class HessianVectorProduct:
-    """`hvp(f, wrt)(*args, v)`: the Hessian times `v`, by forward mode over the gradient."""
-
-    def __init__(self, func, wrt):
-        if isinstance(wrt, tuple):
-            raise WrtError("hvp takes a single wrt argument")
-        self.func = func
-        self.tangent = _transform("jvp", _transform("grad", func, wrt), wrt)
-        functools.update_wrapper(self, func, updated=())
-
-    def __call__(self, *args):
-        if not args:
-            raise TypeError("hvp needs the function's arguments followed by a vector v")
-        *primal, v = args
-        _, product = self.tangent(*primal, v)
-        return product
-
-    def __reduce__(self):
-        return _global_name(self) or (HessianVectorProduct, (self.func, self.tangent.wrt_arg))
-
-
-class GradOfSecond:
+class GradOfSecond(ThirdDerivative):
     """`grad(grad(grad(f)))` for one float argument: forward mode over the forward-over-reverse
     code of the second derivative."""
 
@@ -789,44 +684,7 @@ class GradOfSecond:
                 is not float:
             raise SourceDiffError("third derivatives are supported for one float argument")
         _, tangents = self.outer(*args, 1.0, 1.0)
-        value = tangents[1]
-        runtime.check_scalar(value)
-        return runtime.gradient_like(value, 0.0)
-
-    def __reduce__(self):
-        # __wrapped__ is the second derivative this was made from (functools.update_wrapper)
-        return _global_name(self) or (_transform, ("grad", self.__wrapped__,
-                                                   self.outer.wrt_arg))
-
-
-class GradOfHvp:
-    """`grad(hvp(f))(*args, v)`: d/dx of the (scalar) product H(x) v, one forward pass over the
-    hvp's generated code (forward over forward over reverse)."""
-
-    def __init__(self, hvp_, wrt):
-        inner = hvp_.tangent
-        self.outer = _transform("jvp", inner, wrt)
-        if len(self.outer.wrt_index) != 1:
-            raise WrtError("grad of an hvp takes a single wrt argument")
-        functools.update_wrapper(self, hvp_, updated=())
-
-    def __call__(self, *args):
-        _, tangents = self.outer(*args, 1.0)
-        value = tangents[1]
-        runtime.check_scalar(value)
-        return runtime.gradient_like(value, 0.0)
-
-    def __reduce__(self):
-        # __wrapped__ is the hvp this was made from (functools.update_wrapper)
-        return _global_name(self) or (_transform, ("grad", self.__wrapped__,
-                                                   self.outer.wrt_arg))
-
-
-def hvp(func=None, wrt=0):
-    """Hessian-vector products without forming the Hessian: `hvp(f)(*args, v)`."""
-    if func is None:
-        return lambda f: HessianVectorProduct(f, wrt)
-    return HessianVectorProduct(func, wrt)
+        return self._value(tangents)
 
 
 def adjoint(func):
@@ -862,61 +720,6 @@ def nondifferentiable(*funcs):
     """Declare functions whose outputs carry no derivative (argmax, a random draw, ...)."""
     registry.nondifferentiable(*funcs)
     return funcs[0] if len(funcs) == 1 else funcs
-
-
-def check_grads(f, args, wrt=0, modes=("reverse", "forward"), *, eps=1e-6, rtol=1e-5,
-                atol=1e-7):
-    """Compare sourcediff's gradients of the scalar function `f` at `args` with central finite
-    differences; raise AssertionError with a readable report on mismatch. Arguments may be
-    floats, arrays, or lists/tuples/dicts of them."""
-    params = _params(f)[0]
-    names, is_tuple = _normalize_wrt(f, params, wrt)
-    index = [params.index(n) for n in names]
-    expected = [_central_difference(f, args, i, eps) for i in index]
-    problems = []
-    for mode in modes:
-        got = grad(f, wrt, mode=mode)(*args)
-        got = got if is_tuple else (got,)
-        for name, g, e in zip(names, got, expected, strict=True):
-            for (path, gl), (_, el) in zip(runtime.leaves(g), runtime.leaves(e), strict=True):
-                gl = np.asarray(gl, dtype=float)
-                el = np.asarray(el, dtype=float)
-                if gl.shape != el.shape or not np.allclose(gl, el, rtol=rtol, atol=atol):
-                    err = np.max(np.abs(gl - el)) if gl.shape == el.shape else float("nan")
-                    where = "".join(f"[{k!r}]" for k in path)
-                    problems.append(
-                        f"  {mode} mode, d/d{name}{where}: max abs error {err:.3g}\n"
-                        f"    sourcediff:        {np.array2string(gl, precision=8)}\n"
-                        f"    finite difference: {np.array2string(el, precision=8)}")
-    if problems:
-        raise AssertionError(f"gradients of {f.__name__} disagree with finite differences:\n"
-                             + "\n".join(problems))
-
-
-def _central_difference(f, args, i, eps):
-    """Central differences of `f` in every element of argument `i` (structure kept)."""
-    x = args[i]
-    grad = runtime.gradient_like(0.0, x)
-    for path, leaf in runtime.leaves(x):
-        base = np.asarray(leaf, dtype=float)
-        out = np.zeros(base.shape)
-        for j in range(max(base.size, 1)):
-            value = float(base.reshape(-1)[j]) if base.shape else float(base)
-            step = eps * max(1.0, abs(value))
-            values = []
-            for sign in (1.0, -1.0):
-                moved = base.copy()
-                if base.shape:
-                    moved.reshape(-1)[j] += sign * step
-                    new_leaf = moved
-                else:
-                    new_leaf = value + sign * step
-                new = list(args)
-                new[i] = runtime.set_path(x, path, new_leaf)
-                values.append(float(f(*new)))
-            out.reshape(-1)[j] = (values[0] - values[1]) / (2 * step)
-        grad = runtime.set_path(grad, path, out if base.shape else float(out))
-    return grad
 
 
 def source(derivative):
@@ -962,10 +765,10 @@ def _transform_args(d):
     return (d.kind, d.func, d.wrt_arg, d.mode, d.optimize, d.preserve_result)
 
 
-__all__ = ["Derivative", "SourceDiffError", "adjoint", "check_grads", "grad", "hessian", "hvp",
-           "jacobian", "jvp", "nondifferentiable", "source", "tangent", "value_and_grad", "vjp"]
+__all__ = ["Derivative", "SourceDiffError", "adjoint", "grad", "jvp", "nondifferentiable",
+           "source", "tangent", "value_and_grad", "vjp"]
 
 
 # A derivative made inside a differentiated function is a value no derivative flows into (its
 # calls are differentiated where they happen).
-registry.nondifferentiable(grad, value_and_grad, jvp, vjp, jacobian, hessian, hvp)
+registry.nondifferentiable(grad, value_and_grad, jvp, vjp)

@@ -115,7 +115,8 @@ def _composite(fn, args):
     product, a Jacobian or a Hessian from the jvp derivatives they are made of, so the call is
     differentiated through those (`hvp(f)(x, v)` is `jvp(grad(f))(x, v)[1]`; a Jacobian's
     columns are jvps along the unit vectors)."""
-    from ..api import HessianVectorProduct, Jacobian, _transform
+    from ..api import _transform
+    from ..jacobians import HessianVectorProduct, Jacobian
     names = [f"a{i}" for i in range(len(args))]
     passed = ", ".join(names)
     namespace = {"np": np}

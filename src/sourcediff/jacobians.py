@@ -1,0 +1,169 @@
+"""Jacobians, Hessians and Hessian-vector products, built on the transforms of `api`:
+`jacobian` runs one tangent (forward) or one cotangent (reverse) pass per input or output
+element, `hessian` is the forward-mode Jacobian of the reverse-mode gradient, `hvp` one
+forward pass over the gradient, and `grad(hvp(f))` one more.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .api import Derivative, ThirdDerivative, _global_name, _transform
+from .errors import SourceDiffError, WrtError
+from .rules import registry
+
+
+class Jacobian:
+    """`jacobian(f, wrt, mode)`: calls return an array of shape output.shape + input.shape."""
+
+    __sourcediff_transform__ = False
+
+    def __init__(self, func, wrt, mode):
+        if mode not in ("reverse", "forward"):
+            raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        if isinstance(func, Derivative):
+            mode = "forward"
+        self.func = func
+        self.mode = mode
+        self.wrt = wrt
+        self.tangent = _transform("jvp", func, wrt) if mode == "forward" else None
+        self.cotangent = _transform("vjp", func, wrt) if mode == "reverse" else None
+        d = self.tangent or self.cotangent
+        self.wrt_index = d.wrt_index
+        self.wrt_tuple = d.wrt_tuple
+        functools.update_wrapper(self, func, updated=())
+
+    def __call__(self, *args):
+        if self.mode == "forward":
+            return self._forward(args)
+        return self._reverse(args)
+
+    def _forward(self, args):
+        inputs = [np.asarray(args[i]) for i in self.wrt_index]
+        blocks = []
+        for which, x in enumerate(inputs):
+            columns = []
+            for j in range(max(x.size, 1)):
+                tangents = []
+                for k, other in enumerate(inputs):
+                    t = np.zeros(other.shape, dtype=self._floating(other.dtype))
+                    if k == which:
+                        t.reshape(-1)[j] = 1.0
+                    tangents.append(t if other.shape else float(t))
+                value, out_dot = self.tangent(*args, *tangents)
+                out_dot = np.asarray(out_dot)
+                columns.append(out_dot.reshape(-1))
+            jac = np.stack(columns, axis=-1).reshape(out_dot.shape + x.shape)
+            blocks.append(jac.astype(self._dtype(value, x), copy=False))
+        return tuple(blocks) if self.wrt_tuple else blocks[0]
+
+    def _reverse(self, args):
+        value = np.asarray(self.func(*args))
+        rows = []
+        for i in range(max(value.size, 1)):
+            cot = np.zeros(value.shape, dtype=self._floating(value.dtype))
+            cot.reshape(-1)[i] = 1.0
+            _, grads = self.cotangent(*args, cot if value.shape else 1.0)
+            grads = grads if self.wrt_tuple else (grads,)
+            rows.append([np.asarray(g) for g in grads])
+        blocks = []
+        for k, i in enumerate(self.wrt_index):
+            x_shape = np.shape(args[i])
+            stacked = np.stack([r[k] for r in rows]).reshape(value.shape + x_shape)
+            blocks.append(stacked.astype(self._dtype(value, args[i]), copy=False))
+        return tuple(blocks) if self.wrt_tuple else blocks[0]
+
+    @staticmethod
+    def _floating(dtype):
+        """`dtype` if it is a floating (or complex) type, else float64."""
+        return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(float)
+
+    @staticmethod
+    def _dtype(value, x):
+        """The dtype of the block for output `value` and input `x`: float32 when both are
+        float32 (the Jacobian keeps the precision of the computation), float64 when either is
+        float64, an integer or a Python float."""
+        return np.result_type(Jacobian._floating(np.asarray(value).dtype),
+                              Jacobian._floating(np.asarray(x).dtype))
+
+    def __reduce__(self):
+        """Pickle by reference (see Derivative.__reduce__); `hessian(f)` is the Jacobian of
+        `grad(f)` and pickles as such."""
+        return _global_name(self) or (Jacobian, (self.func, self.wrt, self.mode))
+
+
+def jacobian(func=None, wrt=0, *, mode="reverse"):
+    """The Jacobian of `func` with respect to `wrt`, shaped output.shape + input.shape.
+
+    `mode="reverse"` uses one vjp per output element, `mode="forward"` one jvp per input
+    element."""
+    if func is None:
+        return lambda f: Jacobian(f, wrt, mode)
+    return Jacobian(func, wrt, mode)
+
+
+def hessian(func=None, wrt=0):
+    """The Hessian of a scalar function: forward mode over the reverse-mode gradient."""
+    if func is None:
+        return lambda f: hessian(f, wrt)
+    if isinstance(wrt, tuple):
+        raise WrtError("hessian takes a single wrt argument",
+                       hint="for mixed second derivatives use jacobian(grad(f, wrt=a), wrt=b)")
+    return Jacobian(_transform("grad", func, wrt), wrt, "forward")
+
+
+class HessianVectorProduct:
+    """`hvp(f, wrt)(*args, v)`: the Hessian times `v`, by forward mode over the gradient."""
+
+    def _sd_differentiate(self, kind, wrt):
+        if kind != "grad":
+            raise SourceDiffError(f"{kind} of an hvp is not supported; grad(hvp(f)) is")
+        return GradOfHvp(self, wrt)
+
+    def __init__(self, func, wrt):
+        if isinstance(wrt, tuple):
+            raise WrtError("hvp takes a single wrt argument")
+        self.func = func
+        self.tangent = _transform("jvp", _transform("grad", func, wrt), wrt)
+        functools.update_wrapper(self, func, updated=())
+
+    def __call__(self, *args):
+        if not args:
+            raise TypeError("hvp needs the function's arguments followed by a vector v")
+        *primal, v = args
+        _, product = self.tangent(*primal, v)
+        return product
+
+    def __reduce__(self):
+        return _global_name(self) or (HessianVectorProduct, (self.func, self.tangent.wrt_arg))
+
+
+class GradOfHvp(ThirdDerivative):
+    """`grad(hvp(f))(*args, v)`: d/dx of the (scalar) product H(x) v, one forward pass over the
+    hvp's generated code (forward over forward over reverse)."""
+
+    def __init__(self, hvp_, wrt):
+        inner = hvp_.tangent
+        self.outer = _transform("jvp", inner, wrt)
+        if len(self.outer.wrt_index) != 1:
+            raise WrtError("grad of an hvp takes a single wrt argument")
+        functools.update_wrapper(self, hvp_, updated=())
+
+    def __call__(self, *args):
+        _, tangents = self.outer(*args, 1.0)
+        return self._value(tangents)
+
+
+def hvp(func=None, wrt=0):
+    """Hessian-vector products without forming the Hessian: `hvp(f)(*args, v)`."""
+    if func is None:
+        return lambda f: HessianVectorProduct(f, wrt)
+    return HessianVectorProduct(func, wrt)
+
+
+__all__ = ["hessian", "hvp", "jacobian"]
+
+# a derivative made inside a differentiated function is a value no derivative flows into
+registry.nondifferentiable(jacobian, hessian, hvp)
