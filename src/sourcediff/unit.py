@@ -18,9 +18,10 @@ from .errors import SourceDiffError, UnsupportedSyntaxError
 from .naming import Namer, identifier
 from .passes import aliasing
 from .passes.activity import Classifier, kind_of_value, local_names
+from .passes.analysis import Analysis
 from .passes.forward import Forward
 from .passes.optimize import optimize
-from .passes.reverse import Analysis, Reverse
+from .passes.reverse import Reverse
 from .pipeline import RESERVED, prepare
 
 _SIMPLE = (int, float, bool, str, type(None))

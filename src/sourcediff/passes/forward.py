@@ -25,7 +25,7 @@ from .. import tape
 from ..errors import MissingRuleError
 from ..naming import DerivativeNames
 from .activity import SCALAR
-from .reverse import dynamic_call, dynamic_parts, missing_rule
+from .analysis import dynamic_call, dynamic_parts, missing_rule, slice_expr
 from .templates import instantiate
 
 
@@ -143,7 +143,6 @@ class Forward:
                 return None
             if self.an.kind(stmt.value.value) == "array":
                 return N.subscript(base, stmt.value.slice)
-            from .reverse import slice_expr
             return N.call("_sd.getitem", [base, slice_expr(stmt.value.slice)])
         if op.kind in ("pack", "dict"):
             if not any(self.an.is_active(a) for a in op.args.values()):

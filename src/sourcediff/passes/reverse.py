@@ -36,136 +36,21 @@ After::
 
 from __future__ import annotations
 
-import operator
-
 import gast
 
-from .. import ir, tape
 from .. import nodes as N
+from .. import tape
 from ..errors import MissingRuleError, SourceDiffError
 from ..naming import DerivativeNames
-from . import aliasing, checkpoint
+from . import checkpoint
 from .activity import (
     ARRAY,
     SCALAR,
-    Classifier,
-    activity,
     bindings_in_loops,
-    kinds,
-    local_names,
-    numeric_names,
-    shape_classes,
 )
+from .analysis import dynamic_call, dynamic_parts, has_break, missing_rule, slice_expr
 from .desugar import assigned_names
 from .templates import instantiate
-
-
-def slice_expr(node):
-    """An index node (with `a:b` slices) as an ordinary expression (`slice(a, b, None)`)."""
-    if isinstance(node, gast.Slice):
-        parts = [p if p is not None else N.const(None)
-                 for p in (node.lower, node.upper, node.step)]
-        return N.call("slice", parts)
-    if isinstance(node, gast.Tuple):
-        return N.tuple_(slice_expr(e) for e in node.elts)
-    return node
-
-
-def has_break(body):
-    return bool(body) and isinstance(body[-1], gast.If) and any(
-        isinstance(s, gast.Break) for s in body[-1].body)
-
-
-class Analysis:
-    """Everything the generators need to know about one normalized function.
-
-    `calls` (the compilation unit) says which arguments a call to a user function may write
-    into; `extra_outputs` are this function's own parameters whose final values it returns
-    besides its result (it is such a callee). The aliasing pass runs first (see
-    passes/aliasing.py): it needs the argument kinds, which is why it runs here, per
-    specialization."""
-
-    def __init__(self, fs, wrt, param_kinds, namer=None, calls=None, extra_outputs=(),
-                 callee=False):
-        self.fs = fs
-        self.callee = callee   # a user function's variant, called by generated code
-        self.renames = getattr(fs, "renames", {})   # user parameter name -> its name here
-        wrt = [self.renames.get(w, w) for w in wrt]
-        param_kinds = {self.renames.get(p, p): k for p, k in param_kinds.items()}
-        extra_outputs = [self.renames.get(p, p) for p in extra_outputs]
-        tree = fs.tree
-        self.tree = tree
-        self.namer = namer
-        self.params = ir.param_names(tree)
-        self.locals = local_names(tree)
-        self.classify = Classifier(fs, self.locals)
-        known = {p: k for p, k in param_kinds.items() if k is not None}
-        before = kinds(tree.body[:-1], self.classify, known, strict=True)
-        call_outputs = calls.mutated_args if calls is not None else (lambda stmt, op: [])
-        self.sharing = aliasing.rewrite(fs, tree, namer, self.classify, before, self.params,
-                                        call_outputs, extra_outputs)
-        self.locals = local_names(tree)
-        self.classify = Classifier(fs, self.locals)
-        ret = tree.body[-1]
-        self.output = ret.value.id if isinstance(ret.value, gast.Name) else None
-        self.body = tree.body[:-1]
-        self.return_line = ret.lineno
-        self.wrt = list(wrt)
-        self.activity = activity(self.body, self.classify, self.wrt, self.output, self.params)
-        # the tape carries tangents inside it; it never has a derivative of its own
-        self.active = self.activity.active - {tape.TAPE}
-        self.kinds = kinds(self.body, self.classify, known)
-        self.reassigned = assigned_names(self.body)
-        self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
-        self.numeric = numeric_names(self.body, self.classify)
-        self.loop_arrays = numpy_valued_in_loops(self.body, self.classify)
-
-    def shares_with(self, name):
-        """Names that may share `name`'s buffer (itself included)."""
-        return self.sharing.of(name)
-
-    def written_params(self):
-        """Parameters whose buffers a write in this function may change."""
-        written = set()
-        for name in self.sharing.written:
-            written |= self.shares_with(name)
-        for stmt in ir.walk_statements(self.body):
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
-                written |= self.shares_with(stmt.targets[0].value.id)
-        return [p for p in self.params if p in written]
-
-    def may_broadcast(self, op, param):
-        """Whether an elementwise result may be larger than its operand `param` (so adjoints
-        must be summed back and tangents spread out): not when every other operand is a
-        scalar, nor when all operands share a shape."""
-        mine = self.shape_class(op.args[param])
-        others = [self.shape_class(a) for p, a in op.args.items()
-                  if p != param and p not in op.rule.static]
-        if all(c == "scalar" for c in others):
-            return False
-        return mine is None or any(c not in ("scalar", mine) for c in others)
-
-    def shape_class(self, atom):
-        if isinstance(atom, gast.Constant):
-            return "scalar" if isinstance(atom.value, (int, float)) else None
-        if isinstance(atom, gast.Name):
-            if self.kinds.get(atom.id) == SCALAR:
-                return "scalar"
-            return self.shapes.get(atom.id)
-        return None
-
-    def kind(self, atom):
-        if isinstance(atom, gast.Constant):
-            return SCALAR if isinstance(atom.value, (int, float)) else None
-        if isinstance(atom, gast.Name):
-            return self.kinds.get(atom.id)
-        return None
-
-    def is_active(self, atom):
-        return isinstance(atom, gast.Name) and atom.id in self.active
-
-    def error(self, cls, message, node, hint=None):
-        return self.fs.error(cls, message, node, hint)
 
 
 class Reverse:
@@ -782,92 +667,6 @@ def _sum_terms(exprs):
     return total
 
 
-def dynamic_parts(an, stmt, op):
-    """(the callee expression, positional atoms, a dict node of keyword atoms) of a dynamic
-    call; a method of an array or a number has no derivative rule (`missing_rule`)."""
-    receiver = op.args.get("fn")
-    if receiver is not None and an.kind(receiver) in (SCALAR, ARRAY):
-        raise missing_rule(an, stmt, op)
-    callee = stmt.value.func
-    if op.method:
-        callee = N.attr(receiver, op.method)
-    positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
-    named = [k for k in op.args if isinstance(k, str) and k not in ("fn", "*")]
-    keywords = gast.Dict(keys=[N.const(k) for k in named], values=[op.args[k] for k in named])
-    return callee, positional, keywords
-
-
-def dynamic_call(name, op, callee, positional, keywords, last):
-    """`_sd.dynamic_vjp/jvp(callee, (a, *rest), {k: b}, last[, star=...])` and the atoms its
-    results (or tangents) go with: the callee's receiver, each argument, the starred sequence
-    (one derivative for all of it), each keyword value."""
-    args = list(positional)
-    star = op.args.get("*")
-    if star is not None:
-        args.append(gast.Starred(value=star, ctx=gast.Load()))
-    extra = [N.keyword("star", N.const(len(positional)))] if star is not None else []
-    call = N.call(f"_sd.{name}", [callee, N.tuple_(args), keywords, last], extra)
-    atoms = [op.args.get("fn")] + list(positional) + ([star] if star is not None else [])
-    return call, atoms + list(keywords.values)
-
-
-def missing_rule(an, stmt, op):
-    """The error for an operation on active values that has no usable derivative rule."""
-    label = op.label or "this operation"
-    if op.problem and isinstance(op.func, type):
-        return an.error(MissingRuleError, op.problem, stmt,
-                        hint=f"make {label} a @dataclass (its fields are then differentiated), "
-                             "or build the object outside the function and pass it in")
-    if op.problem:
-        return an.error(MissingRuleError, f"the derivative rule for {label} does not fit this "
-                        f"call: {op.problem}", stmt,
-                        hint="call it the way the rule expects (`sourcediff rules` lists "
-                             "them), or register your own with @sourcediff.adjoint")
-    hint = (f"register a rule with @sourcediff.adjoint({label}) and "
-            f"@sourcediff.tangent({label}), or wrap the value in sourcediff.stop_gradient")
-    if label.endswith("[...]"):
-        hint = (f"sourcediff has no rule for indexing {label[:-5]}; build the value with a "
-                "function it knows (np.concatenate, np.stack, np.column_stack)")
-    if label.startswith("."):
-        hint = (f"sourcediff has no rule for the method {label}; rewrite it with a function "
-                 "it knows (`sourcediff rules` lists them), e.g. a for loop over `d.items()` "
-                 "instead of `sum(d.values())`")
-    if op.func is None and label in an.locals:
-        hint = (f"`{label}` is a local variable, so sourcediff cannot tell which function it "
-                "holds; call the function by its module-level name (for a derivative, bind "
-                "it once at module level: `dg = sourcediff.grad(g)`)")
-    if op.func is not None and not callable(op.func):
-        hint = f"{label} is not a function sourcediff can differentiate"
-    return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)
-
-
-def numpy_valued_in_loops(body, classify):
-    """Names bound inside loops only by NumPy functions or `@`: always arrays or NumPy
-    scalars, so `np.shape` describes them (never a list)."""
-    sites = {}
-    for targets, value, stmt, loop in bindings_in_loops(body):
-        for t in targets:
-            sites.setdefault(t, []).append((value, stmt, loop))
-    out = set()
-    for name, defs in sites.items():
-        ok = True
-        for value, stmt, loop in defs:
-            if loop is None or value is None or isinstance(value, gast.Assign) or (
-                    isinstance(stmt.targets[0], gast.Tuple)):
-                ok = False
-                break
-            op = classify(value)
-            func = getattr(op.rule, "func", None)
-            module = getattr(func, "__module__", "") or ""
-            if not (op.kind == "rule" and (module.startswith("numpy")
-                                           or func is operator.matmul)):
-                ok = False
-                break
-        if ok:
-            out.add(name)
-    return out
-
-
 def loop_invariants(an):
     """Names bound once, inside a loop, by a pure operation on values no enclosing loop
     changes: they hold the same value on every trip, so the tape need not save them."""
@@ -949,4 +748,4 @@ def _has_code(stmts):
     return any(not N.is_comment(s) and not isinstance(s, gast.Pass) for s in stmts)
 
 
-__all__ = ["Analysis", "Reverse", "SourceDiffError", "slice_expr"]
+__all__ = ["Reverse"]
