@@ -32,7 +32,7 @@ import sourcediff
 from sourcediff import SourceDiffError, runtime
 from sourcediff.passes.activity import Classifier, assignments, local_names
 from sourcediff.pipeline import prepare
-from sourcediff.rules import numpy as numpy_rules
+from sourcediff.rules import helpers as helper_rules
 from sourcediff.rules import registry
 
 MODES = ("reverse", "forward")
@@ -791,7 +791,7 @@ def test_linear_helper_rules_are_transposes(wrappers, monkeypatch):
     generated code): at arguments recorded from the specs, each adjoint template is the
     transpose of the tangent template, <T(u), w> == <u, A(w)>, for random u and w."""
     calls = {}
-    for helper in numpy_rules.LINEAR_HELPERS:
+    for helper in helper_rules.LINEAR_HELPERS:
         def recording(*args, helper=helper):
             out = helper(*args)
             if helper not in calls or isinstance(calls[helper][1], float):
@@ -801,7 +801,7 @@ def test_linear_helper_rules_are_transposes(wrappers, monkeypatch):
     for i in range(len(SPECS)):
         sourcediff.grad(getattr(wrappers, f"f_{i}"), wrt=_wrt(i))(*args_of(i))
     monkeypatch.undo()
-    assert set(calls) == set(numpy_rules.LINEAR_HELPERS)
+    assert set(calls) == set(helper_rules.LINEAR_HELPERS)
     rng = np.random.default_rng(3)
     checked = 0
     for helper, (args, out) in calls.items():

@@ -1,11 +1,12 @@
 """Derivative rules, as templates in which `d[x]` stands for the derivative of `x`.
 
-`registry` holds the machinery; `builtin` (operators, builtins, `math`), `numpy` and `scipy`
-hold the table itself. Importing this package loads them, in that order, explicitly (`scipy`
-registers its rules only when SciPy imports).
+`registry` holds the machinery; `builtin` (operators, builtins, `math`), `numpy`, `helpers`
+(the runtime helpers' own rules, for higher-order derivatives; it imports `numpy` first) and
+`scipy` hold the table itself. Importing this package loads them (`scipy` registers its rules
+only when SciPy imports).
 """
 
-from . import builtin, generated, numpy, scipy  # noqa: F401  (the table modules register rules)
+from . import builtin, generated, helpers, numpy, scipy  # noqa: F401  (they register rules)
 from .registry import (  # noqa: F401
     NONDIFFERENTIABLE,
     Rule,
