@@ -173,93 +173,102 @@ def sharing(body, classify, kind, call_outputs, resolve):
     definition agrees ('scalar' names never share: numbers are immutable); `call_outputs(stmt,
     op)` the arguments a user call may write; `resolve(node)` the module-level object a global
     reference reads."""
-    classes = Classes()
-    info = Sharing(classes)
+    found = _SharingBuilder(classify, kind, call_outputs, resolve)
+    for stmt in ir.walk_statements(body):
+        if isinstance(stmt, gast.Assign):
+            found.assignment(stmt)
+    return found.close()
 
-    def usable(a, b):
-        return a and b and a != b and TAPE not in (a, b) and SCALAR not in (kind(a), kind(b))
 
-    def link(a, b):
-        if usable(a, b):
-            classes.union(a, b)
+class _SharingBuilder:
+    """`sharing`'s state: the classes so far, and the element reads to close over."""
 
-    def hold(container, item):
-        if usable(container, item):
-            info.holds.add((container, item))
+    def __init__(self, classify, kind, call_outputs, resolve):
+        self.classify, self.kind = classify, kind
+        self.call_outputs, self.resolve = call_outputs, resolve
+        self.classes = Classes()
+        self.info = Sharing(self.classes)
+        self.elements = []   # (container, target): target may be one of the container's items
 
-    elements = []   # (container, target): target may be one of the container's items
+    def usable(self, a, b):
+        return (a and b and a != b and TAPE not in (a, b)
+                and SCALAR not in (self.kind(a), self.kind(b)))
 
-    def element(target, container):
+    def link(self, a, b):
+        if self.usable(a, b):
+            self.classes.union(a, b)
+
+    def hold(self, container, item):
+        if self.usable(container, item):
+            self.info.holds.add((container, item))
+
+    def element(self, target, container):
         """`target = container[...]` (or unpacked from it): a view of an array, or one of the
         items of a list, tuple or dict; either where the kind is unknown."""
-        if not usable(target, container):
+        if not self.usable(target, container):
             return
-        elements.append((container, target))
-        hold(container, target)
-        if kind(container) != CONTAINER:
-            link(target, container)
+        self.elements.append((container, target))
+        self.hold(container, target)
+        if self.kind(container) != CONTAINER:
+            self.link(target, container)
 
-    for stmt in ir.walk_statements(body):
-        if not isinstance(stmt, gast.Assign):
-            continue
+    def assignment(self, stmt):
         target = stmt.targets[0]
         if isinstance(target, gast.Tuple):
             for elt in target.elts:
-                element(elt.id, stmt.value.id)
-            continue
-        if isinstance(target, gast.Subscript):
-            info.written.add(target.value.id)
-            if isinstance(stmt.value, gast.Name) and kind(target.value.id) != ARRAY:
-                hold(target.value.id, stmt.value.id)   # a list or dict now holds the value
-            continue
-        name = target.id
-        value = stmt.value
-        if _is_marker(value):
-            info.written.add(name)
-            if isinstance(value.args[0], gast.Name):   # a rebinding takes this value
-                link(name, value.args[0].id)
-            continue
-        op = classify(value)
-        if op.kind == "subscript" and isinstance(value.value, gast.Name) \
-                and value.value.id in classify.locals:
-            element(name, value.value.id)
-            continue
-        if op.kind == "attribute" and isinstance(value.value, gast.Name) \
-                and value.value.id in classify.locals:
-            element(name, value.value.id)   # a field of a named tuple, dataclass or object
-            continue
-        if op.kind in ("pack", "dict", "construct"):
+                self.element(elt.id, stmt.value.id)
+        elif isinstance(target, gast.Subscript):
+            self.info.written.add(target.value.id)
+            if isinstance(stmt.value, gast.Name) and self.kind(target.value.id) != ARRAY:
+                self.hold(target.value.id, stmt.value.id)   # a list or dict holds the value
+        elif _is_marker(stmt.value):
+            self.info.written.add(target.id)
+            if isinstance(stmt.value.args[0], gast.Name):   # a rebinding takes this value
+                self.link(target.id, stmt.value.args[0].id)
+        else:
+            self.binding(stmt, target.id, stmt.value)
+
+    def binding(self, stmt, name, value):
+        """`name = value`, an operation."""
+        op = self.classify(value)
+        local = isinstance(getattr(value, "value", None), gast.Name) \
+            and value.value.id in self.classify.locals
+        if op.kind in ("subscript", "attribute") and local:
+            # an element, a view, or a field of a named tuple, dataclass or object
+            self.element(name, value.value.id)
+        elif op.kind in ("pack", "dict", "construct"):
             for item in _names(op.args.values()):
-                hold(name, item)
-            continue
-        if op.kind == "rule" and op.rule.func is runtime.append:
+                self.hold(name, item)
+        elif op.kind == "rule" and op.rule.func is runtime.append:
             # a new list with the old one's items and one more
             seq, item = op.args["seq"], op.args["item"]
-            if isinstance(seq, gast.Name) and usable(name, seq.id):
-                info.includes.add((name, seq.id))
+            if isinstance(seq, gast.Name) and self.usable(name, seq.id):
+                self.info.includes.add((name, seq.id))
             if isinstance(item, gast.Name):
-                hold(name, item.id)
-            continue
-        if op.kind == "rule" and op.rule.func in (runtime.max_of, runtime.min_of):
+                self.hold(name, item.id)
+        elif op.kind == "rule" and op.rule.func in (runtime.max_of, runtime.min_of):
             for seq in _names(op.args.values()):
-                element(name, seq)   # one of the sequence's elements
-            continue
-        if op.kind == "call":
-            info.written.update(a.id for a in call_outputs(stmt, op)
-                                if isinstance(a, gast.Name))
-        for other in _sources(value, op, resolve, classify):
-            link(name, other)
-    # an element read from a container may be any item the container (or a container
-    # sharing its buffer) was given
-    changed = True
-    while changed:
-        changed = False
-        for container, target in elements:
-            for item in info.items(container):
-                if item != target and classes.find(item) != classes.find(target):
-                    classes.union(item, target)
-                    changed = True
-    return info
+                self.element(name, seq)   # one of the sequence's elements
+        else:
+            if op.kind == "call":
+                self.info.written.update(a.id for a in self.call_outputs(stmt, op)
+                                         if isinstance(a, gast.Name))
+            for other in _sources(value, op, self.resolve, self.classify):
+                self.link(name, other)
+
+    def close(self):
+        """An element read from a container may be any item the container (or a container
+        sharing its buffer) was given."""
+        classes, info = self.classes, self.info
+        changed = True
+        while changed:
+            changed = False
+            for container, target in self.elements:
+                for item in info.items(container):
+                    if item != target and classes.find(item) != classes.find(target):
+                        classes.union(item, target)
+                        changed = True
+        return info
 
 
 def _global(node, resolve):
