@@ -3,7 +3,12 @@
     parse -> fence -> iterators -> nested -> comprehensions -> mutations -> desugar
     -> normalize -> inline   (`prepare`)
     -> aliasing (once argument kinds are known) -> activity/kinds analyses
-    -> reverse or forward generation -> codegen -> compile
+       (both run by `passes.analysis.Analysis`, per specialization, in `unit.py`)
+    -> reverse or forward generation -> optimize -> codegen -> compile
+
+Each stage is the module of its name (`passes/<stage>.py`; `inline` is in `passes/nested.py`,
+`parse` in `frontend.py`, `codegen` in `codegen.py`), and `sourcediff show --dump-after STAGE`
+prints the program after it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from .errors import UnsupportedSyntaxError
 from .frontend import parse_function
 from .naming import Namer
 from .passes import nested
-from .passes.anf import normalize
 from .passes.comprehensions import expand_comprehensions
 from .passes.desugar import desugar
 from .passes.fence import fence
 from .passes.iterators import rewrite_iterators
 from .passes.mutations import rewrite_mutations
+from .passes.normalize import normalize
 
 # the passes that turn a user function into the normalized program, with their names for
 # `sourcediff show --dump-after NAME`

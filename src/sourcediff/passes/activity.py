@@ -26,8 +26,8 @@ import gast
 from .. import ir, rules, runtime, tape
 from .. import nodes as N
 from ..frontend import MISSING, unwrapped
-from .anf import operands
 from .desugar import assigned_names
+from .normalize import operands
 
 BINOPS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
