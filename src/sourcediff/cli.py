@@ -418,21 +418,27 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"sourcediff {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    for add in (_add_show, _add_rules, _add_export, _add_graph):
+        add(sub)
+    return parser
 
-    def target_options(p, mode=True):
-        p.add_argument("target", metavar="FILE.py:FUNC",
-                       help="the function to differentiate (FUNC may be Class.method)")
-        if mode:
-            p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
-                           help="reverse (default) or forward mode")
-        p.add_argument("--wrt", metavar="ARGS", default=None,
-                       help="the parameter(s) to differentiate with respect to, as names or "
-                            "indices separated by commas (default: the first parameter; for "
-                            "Class.method the first after self)")
 
+def _target_options(p, mode=True):
+    p.add_argument("target", metavar="FILE.py:FUNC",
+                   help="the function to differentiate (FUNC may be Class.method)")
+    if mode:
+        p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                       help="reverse (default) or forward mode")
+    p.add_argument("--wrt", metavar="ARGS", default=None,
+                   help="the parameter(s) to differentiate with respect to, as names or "
+                        "indices separated by commas (default: the first parameter; for "
+                        "Class.method the first after self)")
+
+
+def _add_show(sub):
     show = sub.add_parser("show", help="print the generated derivative code",
                           description="Print the generated derivative source of FUNC.")
-    target_options(show)
+    _target_options(show)
     show.add_argument("--no-optimize", action="store_true",
                       help="print the code before the optimization passes")
     show.add_argument("--dump-after", metavar="PASS", choices=_pass_names(),
@@ -442,6 +448,8 @@ def build_parser():
                       help="syntax highlighting (auto: only when writing to a terminal)")
     show.set_defaults(run=cmd_show)
 
+
+def _add_rules(sub):
     rules = sub.add_parser("rules", help="list the functions with a derivative rule",
                            description="List the functions, operators and methods sourcediff "
                                        "has a derivative rule for, with the modes it supports.")
@@ -451,25 +459,28 @@ def build_parser():
                             "derivatives) and the transforms (nondifferentiable)")
     rules.set_defaults(run=cmd_rules)
 
+
+def _add_export(sub):
     export = sub.add_parser("export", help="write a standalone module computing the gradient",
                             description="Write a module that needs only numpy and math and "
                                         "defines grad_FUNC (or --name).")
-    target_options(export)
+    _target_options(export)
     export.add_argument("-o", "--output", required=True, metavar="OUT.py")
     export.add_argument("--name", default=None,
                         help="name of the exported gradient function (default: grad_FUNC)")
     export.set_defaults(run=cmd_export)
 
+
+def _add_graph(sub):
     graph = sub.add_parser("graph", help="draw the normalized program as a Graphviz graph",
                            description="Print the normalized program as a Graphviz DOT graph "
                                        "(one node per statement, edges for data flow).")
-    target_options(graph, mode=False)
+    _target_options(graph, mode=False)
     graph.add_argument("--adjoint", action="store_true",
                        help="also draw the statements of the reverse-mode adjoint sweep")
     graph.add_argument("-o", "--output", metavar="OUT",
                        help="write OUT.dot, or render OUT.svg / OUT.png with Graphviz `dot`")
     graph.set_defaults(run=cmd_graph)
-    return parser
 
 
 def main(argv=None):

@@ -183,26 +183,15 @@ def _given_source(func):
                         f"{func.__code__.co_name}`", hint="pass the text of its `def`")
 
 
-def parse_function(func):
-    """Read and parse `func`'s source, keeping the file's absolute line numbers."""
-    func = unwrap(func)
-    if not isinstance(func, types.FunctionType):
-        kind = type(func).__name__
-        raise NoSourceError(
-            f"cannot read the source of {func!r} (a {kind}, not a Python function)",
-            hint="sourcediff differentiates functions written in Python with `def`; for a "
-                 "C function register a rule with @sourcediff.adjoint and @sourcediff.tangent")
-    filename = func.__code__.co_filename
-    if func.__code__.co_name == "<lambda>":
-        return parse_lambda(func)
+def _source_lines(func, filename):
+    """(the lines of `func`'s def, its first line number, the file they are in)."""
     given = _given_source(func)
+    if given is not None:
+        return given
     try:
         # the code object, not the function: inspect would follow `__wrapped__` to the function
         # a functools.wraps decorator wraps, and the wrapper's own code would be ignored
-        if given is not None:
-            source_lines, first, filename = given
-        else:
-            source_lines, first = inspect.getsourcelines(func.__code__)
+        source_lines, first = inspect.getsourcelines(func.__code__)
     except (OSError, TypeError) as exc:
         raise NoSourceError(
             f"cannot read the source of {func.__qualname__} ({exc})", filename=filename,
@@ -211,7 +200,11 @@ def parse_function(func):
                  "prompt or built with exec have no source), or pass its source: "
                  "sourcediff.grad(f, source=text_of_its_def); in a notebook, run the cell "
                  "that defines it") from None
-    source = textwrap.dedent("".join(source_lines))
+    return source_lines, first, filename
+
+
+def _parse_at(func, source, source_lines, filename, first):
+    """The dedented `source` parsed, with the file's line numbers and columns."""
     try:
         module = gast.parse(source)
     except SyntaxError as exc:
@@ -227,6 +220,24 @@ def parse_function(func):
             for attr in ("col_offset", "end_col_offset"):
                 if getattr(node, attr, None) is not None:
                     setattr(node, attr, getattr(node, attr) + margin)
+    return module
+
+
+def parse_function(func):
+    """Read and parse `func`'s source, keeping the file's absolute line numbers."""
+    func = unwrap(func)
+    if not isinstance(func, types.FunctionType):
+        kind = type(func).__name__
+        raise NoSourceError(
+            f"cannot read the source of {func!r} (a {kind}, not a Python function)",
+            hint="sourcediff differentiates functions written in Python with `def`; for a "
+                 "C function register a rule with @sourcediff.adjoint and @sourcediff.tangent")
+    filename = func.__code__.co_filename
+    if func.__code__.co_name == "<lambda>":
+        return parse_lambda(func)
+    source_lines, first, filename = _source_lines(func, filename)
+    source = textwrap.dedent("".join(source_lines))
+    module = _parse_at(func, source, source_lines, filename, first)
     lines = linecache.getlines(filename) or source.splitlines(True)
     if not module.body or not isinstance(module.body[0], (gast.FunctionDef,
                                                           gast.AsyncFunctionDef)):
