@@ -83,6 +83,43 @@ def subscript(value, index):
     return gast.Subscript(value=value, slice=index, ctx=gast.Load())
 
 
+def store_subscript(value, index):
+    """`value[index]` as an assignment target."""
+    return gast.Subscript(value=value, slice=index, ctx=gast.Store())
+
+
+def slice_(lower=None, upper=None, step=None):
+    return gast.Slice(lower=lower, upper=upper, step=step)
+
+
+def compare(left, ops, comparators):
+    return gast.Compare(left=left, ops=list(ops), comparators=list(comparators))
+
+
+def unary(op, operand):
+    return gast.UnaryOp(op=op, operand=operand)
+
+
+def sub(left, right):
+    return binop(left, gast.Sub(), right)
+
+
+def starred(value):
+    return gast.Starred(value=value, ctx=gast.Load())
+
+
+def comprehension(target, iter_):
+    return gast.comprehension(target=target, iter=iter_, ifs=[], is_async=0)
+
+
+def dict_(keys, values):
+    return gast.Dict(keys=list(keys), values=list(values))
+
+
+def list_comp(elt, generators):
+    return gast.ListComp(elt=elt, generators=list(generators))
+
+
 def expr(value, lineno=None):
     return at(gast.Expr(value=value), lineno)
 

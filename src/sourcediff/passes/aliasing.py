@@ -467,12 +467,10 @@ class Rewrite:
         if not others:
             return rebind
         if self.kind(name) == ARRAY:
-            write = N.assign(gast.Subscript(value=N.name(name), slice=N.const(Ellipsis),
-                                            ctx=gast.Store()), value, line)
+            write = N.assign(N.store_subscript(N.name(name), N.const(Ellipsis)), value, line)
             return [write] + self.updates(stmt, name, others)
         test, index = self.namer.fresh("t"), self.namer.fresh("t")
-        write = N.assign(gast.Subscript(value=N.name(name), slice=N.name(index),
-                                        ctx=gast.Store()), value, line)
+        write = N.assign(N.store_subscript(N.name(name), N.name(index)), value, line)
         inplace = [N.assign(index, N.call("_sd.whole_index", [N.name(name)]), line), write]
         inplace += self.updates(stmt, name, others)
         return [N.assign(test, N.call("_sd.is_mutable", [N.name(name)]), line),

@@ -150,7 +150,7 @@ def dynamic_parts(an, stmt, op):
         callee = N.attr(receiver, op.method)
     positional = [op.args[i] for i in sorted(k for k in op.args if isinstance(k, int))]
     named = [k for k in op.args if isinstance(k, str) and k not in ("fn", "*")]
-    keywords = gast.Dict(keys=[N.const(k) for k in named], values=[op.args[k] for k in named])
+    keywords = N.dict_([N.const(k) for k in named], [op.args[k] for k in named])
     return callee, positional, keywords
 
 

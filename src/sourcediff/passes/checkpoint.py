@@ -347,9 +347,9 @@ class Checkpointing:
         stmt = loop.stmt
         body = self.plain_copy(loop)
         if isinstance(stmt, gast.For):
-            steps = N.subscript(stmt.iter, gast.Slice(lower=a, upper=b, step=None))
+            steps = N.subscript(stmt.iter, N.slice_(a, b))
             return [N.for_(N.store(stmt.target.id), steps, body, stmt.lineno)]
-        count = N.call("range", [gast.BinOp(left=b, op=gast.Sub(), right=a)])
+        count = N.call("range", [N.sub(b, a)])
         return [N.for_(self.names(loop)["ck_j"], count, body, stmt.lineno)]
 
     # -- the forward sweep
@@ -378,7 +378,7 @@ class Checkpointing:
         ck, at, k = (N.name(names[key]) for key in ("ck", "ck_at", "ck_k"))
         out.append(N.assign(names["ck_at"], N.attr(ck, "first"), line))
         out.append(N.assign(names["ck_k"], N.const(0), line))
-        head = [N.if_(gast.Compare(left=k, ops=[gast.Eq()], comparators=[at]),
+        head = [N.if_(N.compare(k, [gast.Eq()], [at]),
                       [N.assign(names["ck_at"], N.call(N.attr(ck, "store"),
                                                       [k, _state_tuple(state)]), line)],
                       lineno=line),
@@ -559,7 +559,7 @@ def _has_break(body):
 
 
 def _flag(node, value):
-    return gast.BinOp(left=node, op=gast.BitAnd(), right=N.const(value))
+    return N.binop(node, gast.BitAnd(), N.const(value))
 
 
 def _state_tuple(state):

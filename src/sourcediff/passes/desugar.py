@@ -258,8 +258,7 @@ class Lowering:
         if kind == "reversed" and len(it.args) == 1 and not it.keywords:
             seq, head = self.bind(it.args[0], line)
             size = N.call("len", [N.name(seq)])
-            last = gast.BinOp(left=gast.BinOp(left=size, op=gast.Sub(), right=N.const(1)),
-                              op=gast.Sub(), right=index)
+            last = N.sub(N.sub(size, N.const(1)), index)
             return head, N.call("len", [N.name(seq)]), N.subscript(N.name(seq), last)
         view = _dict_view(it)
         if view is not None:

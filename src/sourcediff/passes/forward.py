@@ -149,7 +149,7 @@ class Forward:
                 return None
             parts = [self.tangent_of(a) or self.zero(a) for a in op.args.values()]
             if op.kind == "dict":
-                return gast.Dict(keys=list(stmt.value.keys), values=parts)
+                return N.dict_(stmt.value.keys, parts)
             if isinstance(stmt.value, gast.List):
                 return N.gast_list(parts)
             return N.tuple_(parts)
@@ -161,9 +161,8 @@ class Forward:
         if op.kind == "construct":
             if not any(self.an.is_active(a) for a in op.args.values()):
                 return None
-            fields = gast.Dict(keys=[N.const(k) for k in op.args],
-                               values=[self.tangent_of(a) or N.const(0.0)
-                                       for a in op.args.values()])
+            fields = N.dict_([N.const(k) for k in op.args],
+                             [self.tangent_of(a) or N.const(0.0) for a in op.args.values()])
             return N.call("_sd.record_tangent", [stmt.value.func, fields])
         if op.kind == "dynamic":
             callee, args, keywords = dynamic_parts(self.an, stmt, op)
@@ -217,8 +216,7 @@ class Forward:
         if name not in self.an.active:
             return [stmt]
         value = self.tangent_of(stmt.value) or self.zero(stmt.value)
-        store = gast.Subscript(value=N.name(self.dot[name]), slice=target.slice,
-                               ctx=gast.Store())
+        store = N.store_subscript(N.name(self.dot[name]), target.slice)
         return [stmt, N.assign(store, value, stmt.lineno)]
 
     def unpack(self, stmt):

@@ -34,8 +34,7 @@ from .. import nodes as N
 
 def _comprehension(elt, targets, iterable):
     target = N.store(targets[0]) if len(targets) == 1 else N.store_tuple(targets)
-    gen = gast.comprehension(target=target, iter=iterable, ifs=[], is_async=0)
-    return gast.ListComp(elt=elt, generators=[gen])
+    return N.list_comp(elt, [N.comprehension(target, iterable)])
 
 
 class _Rewrite(gast.NodeTransformer):
@@ -97,14 +96,11 @@ class _Rewrite(gast.NodeTransformer):
 
     def r_(self, base, items):
         numpy = base.value
-        parts = [gast.Call(func=N.attr(numpy, "atleast_1d"), args=[i], keywords=[])
-                 for i in items]
-        return gast.Call(func=N.attr(numpy, "concatenate"), args=[N.tuple_(parts)],
-                         keywords=[])
+        parts = [N.call(N.attr(numpy, "atleast_1d"), [i]) for i in items]
+        return N.call(N.attr(numpy, "concatenate"), [N.tuple_(parts)])
 
     def c_(self, base, items):
-        return gast.Call(func=N.attr(base.value, "column_stack"), args=[N.tuple_(items)],
-                         keywords=[])
+        return N.call(N.attr(base.value, "column_stack"), [N.tuple_(items)])
 
     def einsum(self, node):
         """`np.einsum(a, [0, 1], b, [1, 2], [0, 2])` (literal sublists) -> the subscripts
@@ -120,7 +116,7 @@ class _Rewrite(gast.NodeTransformer):
         sub = ",".join("".join(letters[v] for v in _ints(a)) for a in lists[:len(operands)])
         if len(args) % 2:
             sub += "->" + "".join(letters[v] for v in _ints(args[-1]))
-        return gast.Call(func=node.func, args=[N.const(sub)] + operands, keywords=[])
+        return N.call(node.func, [N.const(sub)] + operands)
 
     def visit_Call(self, node):
         self.generic_visit(node)
@@ -142,7 +138,7 @@ class _Rewrite(gast.NodeTransformer):
         if kind == "map" and len(node.args) >= 2:
             fn, *iterables = node.args
             names = [self.namer.fresh("u") for _ in iterables]
-            elt = gast.Call(func=fn, args=[N.name(n) for n in names], keywords=[])
+            elt = N.call(fn, [N.name(n) for n in names])
             source = iterables[0] if len(iterables) == 1 else N.call("zip", iterables)
             return _comprehension(elt, names, source)
         if kind in ("list", "tuple") and len(node.args) == 1:
@@ -152,8 +148,8 @@ class _Rewrite(gast.NodeTransformer):
                 items = _comprehension(N.name(name), [name], items)
             return items if kind == "list" else N.call("_sd.as_tuple", [items])
         if kind == "dict" and not node.args and all(kw.arg for kw in node.keywords):
-            return gast.Dict(keys=[N.const(kw.arg) for kw in node.keywords],
-                             values=[kw.value for kw in node.keywords])
+            return N.dict_([N.const(kw.arg) for kw in node.keywords],
+                           [kw.value for kw in node.keywords])
         return node
 
 

@@ -86,18 +86,17 @@ class Normalizer:
         return method(expr, out)
 
     def op_BinOp(self, e, out):
-        return gast.BinOp(left=self.atom(e.left, out), op=e.op, right=self.atom(e.right, out))
+        return N.binop(self.atom(e.left, out), e.op, self.atom(e.right, out))
 
     def op_UnaryOp(self, e, out):
         operand = self.atom(e.operand, out)
         if isinstance(e.op, gast.UAdd):
             return operand
-        return gast.UnaryOp(op=e.op, operand=operand)
+        return N.unary(e.op, operand)
 
     def op_Compare(self, e, out):
         if len(e.ops) == 1:
-            return gast.Compare(left=self.atom(e.left, out), ops=e.ops,
-                                comparators=[self.atom(e.comparators[0], out)])
+            return N.compare(self.atom(e.left, out), e.ops, [self.atom(e.comparators[0], out)])
         temp = self.namer.fresh("t")
         self.assign_to(temp, e, out)
         return N.name(temp)
@@ -108,21 +107,19 @@ class Normalizer:
                 and self.src.resolve(func) in (builtins.max, builtins.min)):
             # max(seq): the largest element (its derivative goes to that element)
             which = "max_of" if self.src.resolve(func) is builtins.max else "min_of"
-            return gast.Call(func=N.attr(N.name("_sd"), which),
-                             args=[self.atom(e.args[0], out)], keywords=[])
+            return N.call(f"_sd.{which}", [self.atom(e.args[0], out)])
         if (len(e.args) > 2 and not e.keywords and self.is_global_ref(func)
                 and self.src.resolve(func) in (builtins.max, builtins.min)):
             # max(a, b, c) -> max(max(a, b), c): the rule table has the two-argument form
-            inner = gast.Call(func=func, args=e.args[:-1], keywords=[])
-            return self.op_Call(gast.Call(func=func, args=[inner, e.args[-1]], keywords=[]),
-                                out)
+            inner = N.call(func, e.args[:-1])
+            return self.op_Call(N.call(func, [inner, e.args[-1]]), out)
         if not self.is_global_ref(func):
             if isinstance(func, gast.Attribute):
                 func = N.attr(self.atom(func.value, out), func.attr)
             else:
                 func = self.atom(func, out)
-        args = [gast.Starred(value=self.atom(a.value, out), ctx=gast.Load())
-                if isinstance(a, gast.Starred) else self.atom(a, out) for a in e.args]
+        args = [N.starred(self.atom(a.value, out)) if isinstance(a, gast.Starred)
+                else self.atom(a, out) for a in e.args]
         keywords = []
         for kw in e.keywords:
             if kw.arg is None:
@@ -130,7 +127,7 @@ class Normalizer:
                                      "`**kwargs` in a call is not supported", kw.value,
                                      hint="pass the keyword arguments one by one")
             keywords.append(N.keyword(kw.arg, self.atom(kw.value, out)))
-        return gast.Call(func=func, args=args, keywords=keywords)
+        return N.call(func, args, keywords)
 
     def op_Attribute(self, e, out):
         return N.attr(self.atom(e.value, out), e.attr)
@@ -140,8 +137,8 @@ class Normalizer:
 
     def index(self, node, out):
         if isinstance(node, gast.Slice):
-            return gast.Slice(*(None if part is None else self.atom(part, out)
-                                for part in (node.lower, node.upper, node.step)))
+            return N.slice_(*(None if part is None else self.atom(part, out)
+                              for part in (node.lower, node.upper, node.step)))
         if isinstance(node, gast.Tuple):
             return N.tuple_(self.index(elt, out) for elt in node.elts)
         return self.atom(node, out)
@@ -150,14 +147,13 @@ class Normalizer:
         return N.tuple_(self.atom(elt, out) for elt in e.elts)
 
     def op_List(self, e, out):
-        return gast.List(elts=[self.atom(elt, out) for elt in e.elts], ctx=gast.Load())
+        return N.gast_list(self.atom(elt, out) for elt in e.elts)
 
     def op_Dict(self, e, out):
         if any(k is None for k in e.keys):
             raise self.src.error(UnsupportedSyntaxError, "`**` in a dict literal is not "
                                  "supported", e, hint="list the entries one by one")
-        return gast.Dict(keys=[self.atom(k, out) for k in e.keys],
-                         values=[self.atom(v, out) for v in e.values])
+        return N.dict_([self.atom(k, out) for k in e.keys], [self.atom(v, out) for v in e.values])
 
     def op_JoinedStr(self, e, out):
         return e  # a string: never differentiated, evaluated as written
@@ -201,9 +197,8 @@ class Normalizer:
             # a < b < c: t = a < b; if t: t = b < c  (b evaluated once)
             left = self.atom(expr.left, out)
             right = self.atom(expr.comparators[0], out)
-            out.append(N.assign(target, gast.Compare(left=left, ops=expr.ops[:1],
-                                                     comparators=[right]), line))
-            rest = gast.Compare(left=right, ops=expr.ops[1:], comparators=expr.comparators[1:])
+            out.append(N.assign(target, N.compare(left, expr.ops[:1], [right]), line))
+            rest = N.compare(right, expr.ops[1:], expr.comparators[1:])
             more = []
             self.assign_to(target, rest, more)
             out.append(N.if_(self.copy_of(target, out), more, [], line))
@@ -263,8 +258,7 @@ class Normalizer:
             # x[i] = v: an in-place write, kept as one statement over atoms
             value = self.atom(expr, out)
             index = self.index(target.slice, out)
-            store = gast.Subscript(value=N.name(target.value.id), slice=index,
-                                   ctx=gast.Store())
+            store = N.store_subscript(N.name(target.value.id), index)
             out.append(N.assign(store, value, self.line))
         elif isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):

@@ -32,6 +32,7 @@ from collections import Counter
 import gast
 
 from .. import ir, tape
+from .. import nodes as N
 
 PURE_ROOTS = {"_sd", "np", "_np", "math", "_math"}
 PURE_BUILTINS = {"len", "range", "reversed", "slice", "abs", "float", "min", "max", "int",
@@ -118,7 +119,7 @@ def eliminate_dead_code(fn):
                         stmt, gast.FunctionDef):
                     setattr(stmt, field, block(getattr(stmt, field)))
             if isinstance(stmt, gast.If) and not stmt.body:
-                stmt.body = [gast.Pass()]
+                stmt.body = [N.pass_()]
             if isinstance(stmt, gast.If) and _empty(stmt.body) and _empty(stmt.orelse) and \
                     _pure(stmt.test):
                 changed = True   # `if flag: pass`

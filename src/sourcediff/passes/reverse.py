@@ -144,8 +144,8 @@ class Reverse:
         for name in self.plain_writes(stmt):   # what a plain call wrote into, put back
             if self.an.kinds.get(name) == ARRAY:
                 index = N.call("_sd.whole_index", [N.name(name)])
-                marker = N.assign(gast.Subscript(value=N.name(name), slice=index,
-                                                 ctx=gast.Store()), tape.pop(), stmt.lineno)
+                marker = N.assign(N.store_subscript(N.name(name), index), tape.pop(),
+                                  stmt.lineno)
             else:   # a list, a dict, or (where the kind is unknown) a number
                 marker = N.expr(N.call("_sd.put_back", [N.name(name), tape.pop()]),
                                 stmt.lineno)
@@ -335,8 +335,8 @@ class Reverse:
             # they had at this statement (a loop may rebind them)
             self.reads.add(name)
             self.read(target.slice)
-        marker = N.assign(gast.Subscript(value=N.name(name), slice=target.slice,
-                                         ctx=gast.Store()), tape.pop(), stmt.lineno)
+        marker = N.assign(N.store_subscript(N.name(name), target.slice), tape.pop(),
+                          stmt.lineno)
         marker.sd_site = (id(stmt), name)
         self.sites.append(marker)
         code.append(marker)
@@ -385,8 +385,7 @@ class Reverse:
         iterable = stmt.iter
         if has_break(stmt.body):
             counter = self.counter_name(stmt)
-            iterable = N.subscript(iterable, gast.Slice(lower=None, upper=N.name(counter),
-                                                        step=None))
+            iterable = N.subscript(iterable, N.slice_(upper=N.name(counter)))
             self.reads.add(counter)
         self.read(stmt.iter)
         loop = N.for_(N.store(stmt.target.id), N.call("reversed", [iterable]), body,
