@@ -303,7 +303,7 @@ class Checkpointing:
         state, inputs, changed = self.analyze(loop)
         loop.state = state
         before, body, after = rev.loop_body(stmt.body, zero)
-        if not _derivative_code(body):
+        if not _derivative_code(body, rev.site):
             # no derivative flows through the loop: it only needs its overwritten values
             # back, which the ordinary loop's tape does without recomputing anything
             loop.youturn = None
@@ -319,7 +319,7 @@ class Checkpointing:
         # before the loop the adjoint may read later: saved on the tape around the loop
         assigned = assigned_names([stmt]) | {rev.shape_vars[n] for n in assigned_names([stmt])
                                              if n in rev.shape_vars}
-        assigned |= {getattr(s, "sd_counter", None) for s in gast.walk(stmt)} - {None}
+        assigned |= {rev.counters[id(s)] for s in gast.walk(stmt) if id(s) in rev.counters}
         assigned |= {self.loops[id(s)].names["ck"] for s in gast.walk(stmt)
                      if s is not stmt and id(s) in self.loops and self.loops[id(s)].names}
         loop.saved = sorted(assigned - set(state))
@@ -529,14 +529,15 @@ def _without_prints(stmts):
     return out
 
 
-def _derivative_code(stmts):
+def _derivative_code(stmts, site_of):
     """Whether adjoint code does more than restore overwritten values (and comment)."""
     for stmt in stmts:
-        if getattr(stmt, "sd_site", None) is not None or N.is_comment(stmt) or isinstance(
+        if site_of(stmt) is not None or N.is_comment(stmt) or isinstance(
                 stmt, gast.Pass):
             continue
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            if _derivative_code(stmt.body) or _derivative_code(getattr(stmt, "orelse", [])):
+            if _derivative_code(stmt.body, site_of) or _derivative_code(
+                    getattr(stmt, "orelse", []), site_of):
                 return True
             continue
         return True

@@ -63,7 +63,8 @@ class Reverse:
         self.d = DerivativeNames(self.namer, "adjoint")
         self.modules = unit.module_names(an.fs)
         self.reads = set()
-        self.sites = []            # restore markers, to be kept or dropped
+        self.sites = {}            # id(restore marker) -> (marker, its site key)
+        self.counters = {}         # id(loop) -> the name that counts its trips
         self.pushed = set()        # site keys whose old value the forward sweep pushes
         self.inits = set()         # names that need `x = None` before their first push
         self.uses_tape = False
@@ -81,7 +82,7 @@ class Reverse:
             code, zero = self.adj_stmt(stmt, zero)
             line = getattr(stmt, "lineno", None)
             if code and line is not None and line != last_line and not isinstance(
-                    stmt, (gast.For, gast.While)) and _emits(code):
+                    stmt, (gast.For, gast.While)) and self.emits(code):
                 out.append(N.at(N.comment(self.unit.describe_line(self.an.fs, line)), line))
                 last_line = line
             out += code
@@ -104,10 +105,24 @@ class Reverse:
             return self.adj_while(stmt, zero)
         return [], zero   # break, print, assert, raise: no derivative
 
+    def site(self, stmt):
+        """The site key of a restore marker (`(id(statement), name)`), else None."""
+        entry = self.sites.get(id(stmt))
+        return entry[1] if entry is not None and entry[0] is stmt else None
+
+    def mark(self, marker, site):
+        """Record `marker` as the restore of `site`, kept only if the forward sweep pushes."""
+        self.sites[id(marker)] = (marker, site)
+        return marker
+
+    def emits(self, code):
+        """Whether `code` holds more than restore markers."""
+        return any(self.site(s) is None for s in code)
+
     def has_code(self, stmts):
         """Whether `stmts` do anything once restores of values nobody reads are dropped."""
         for stmt in stmts:
-            site = getattr(stmt, "sd_site", None)
+            site = self.site(stmt)
             name = site[1][1] if site is not None and isinstance(site[1], tuple) else \
                 site and site[1]
             if site is None or self.live is None or name in self.live:
@@ -116,9 +131,7 @@ class Reverse:
 
     def restore(self, stmt, name):
         marker = N.assign(name, tape.pop(), getattr(stmt, "lineno", None))
-        marker.sd_site = (id(stmt), name)
-        self.sites.append(marker)
-        return marker
+        return self.mark(marker, (id(stmt), name))
 
     def adj_assign(self, stmt, zero):
         target = stmt.targets[0].id
@@ -149,8 +162,7 @@ class Reverse:
             else:   # a list, a dict, or (where the kind is unknown) a number
                 marker = N.expr(N.call("_sd.put_back", [N.name(name), tape.pop()]),
                                 stmt.lineno)
-            marker.sd_site = (id(stmt), ("call", name))
-            self.sites.append(marker)
+            self.mark(marker, (id(stmt), ("call", name)))
             self.reads.add(name)
             code.append(marker)
         return code, zero
@@ -337,8 +349,7 @@ class Reverse:
             self.read(target.slice)
         marker = N.assign(N.store_subscript(N.name(name), target.slice), tape.pop(),
                           stmt.lineno)
-        marker.sd_site = (id(stmt), name)
-        self.sites.append(marker)
+        self.mark(marker, (id(stmt), name))
         code.append(marker)
         return code, zero
 
@@ -409,10 +420,9 @@ class Reverse:
         return code, zero
 
     def counter_name(self, stmt):
-        name = getattr(stmt, "sd_counter", None)
-        if name is None:
-            name = stmt.sd_counter = self.namer.fresh("trips")
-        return name
+        if id(stmt) not in self.counters:   # the loop is a statement of the analysed body
+            self.counters[id(stmt)] = self.namer.fresh("trips")
+        return self.counters[id(stmt)]
 
     def read(self, node):
         for sub in gast.walk(node):
@@ -548,7 +558,7 @@ class Reverse:
         # Which values the adjoint reads decides which restores are real, and a branch whose
         # only code is restores needs its condition only if they are: iterate to agreement.
         for _ in range(4):
-            self.reads, self.sites = set(), []
+            self.reads, self.sites = set(), {}
             zero = set(an.active)
             adjoint = []
             if out in an.active:
@@ -560,7 +570,7 @@ class Reverse:
                 break
             self.live = set(self.reads)
         forward = self.fwd_block(an.body, set(an.params), set(an.params))
-        adjoint = finalize(adjoint, self.pushed)
+        adjoint = finalize(adjoint, self.pushed, self.site)
         if self.pushed:
             self.uses_tape = True
         return forward, adjoint, zero
@@ -709,28 +719,25 @@ def _definitely_defined(stmts):
     return defined
 
 
-def _emits(code):
-    return any(not getattr(s, "sd_site", None) for s in code)
-
-
-def finalize(stmts, pushed):
-    """Keep the restore pops whose pushes the forward sweep made; drop empty blocks."""
+def finalize(stmts, pushed, site_of):
+    """Keep the restore pops whose pushes the forward sweep made (`site_of(stmt)` is a
+    restore's site, else None); drop empty blocks."""
     out = []
     for stmt in stmts:
-        site = getattr(stmt, "sd_site", None)
+        site = site_of(stmt)
         if site is not None:
             if site in pushed:
                 out.append(stmt)
             continue
         if isinstance(stmt, gast.If):
-            stmt.body = finalize(stmt.body, pushed)
-            stmt.orelse = finalize(stmt.orelse, pushed)
+            stmt.body = finalize(stmt.body, pushed, site_of)
+            stmt.orelse = finalize(stmt.orelse, pushed, site_of)
             if not _has_code(stmt.body) and not _has_code(stmt.orelse):
                 continue
             if not _has_code(stmt.body):
                 stmt.body = [N.pass_()]
         elif isinstance(stmt, gast.For):
-            stmt.body = finalize(stmt.body, pushed)
+            stmt.body = finalize(stmt.body, pushed, site_of)
             if not _has_code(stmt.body):
                 continue
         out.append(stmt)
