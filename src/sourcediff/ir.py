@@ -1,5 +1,6 @@
 """The tree helpers every pass shares: a function's parameters, the one walk over nested
-blocks, renaming and substituting names. Nodes are built by `nodes` only.
+blocks, the names a statement reads and binds, renaming and substituting names. Nodes are
+built by `nodes` only.
 
 >>> import gast
 >>> fn = gast.parse("def f(x, y=1.0):\\n    if x:\\n        y = x + y\\n    return y").body[0]
@@ -37,12 +38,57 @@ def blocks(stmt):
             if isinstance(part, list)]
 
 
+def map_blocks(stmt, rewrite):
+    """Replace each statement list nested directly in `stmt` by `rewrite(that list)`."""
+    for part in ("body", "orelse"):
+        if isinstance(getattr(stmt, part, None), list):
+            setattr(stmt, part, rewrite(getattr(stmt, part)))
+
+
 def walk_statements(stmts):
     """Every statement of a block, nested blocks included, in order."""
     for stmt in stmts:
         yield stmt
         for block in blocks(stmt):
             yield from walk_statements(block)
+
+
+def names_in(node):
+    """Every name `node` (an expression or a statement) mentions."""
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def assigned_names(stmts):
+    """Names bound anywhere in `stmts` (assignment targets and loop targets)."""
+    return {node.id for stmt in stmts for node in gast.walk(stmt)
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
+
+
+def reads_of(stmt):
+    """Names a (normalized, simple) statement reads; an element write reads its target too;
+    a compound statement, its test or iterable."""
+    if isinstance(stmt, gast.Assign):
+        found = names_in(stmt.value)
+        if isinstance(stmt.targets[0], gast.Subscript):
+            found |= names_in(stmt.targets[0])
+        return found
+    if isinstance(stmt, (gast.If, gast.While)):
+        return names_in(stmt.test)
+    if isinstance(stmt, gast.For):
+        return names_in(stmt.iter)
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+
+
+def defs_of(stmt):
+    """Names a normalized assignment binds (none for an element write)."""
+    if isinstance(stmt, gast.Assign):
+        target = stmt.targets[0]
+        if isinstance(target, gast.Name):
+            return {target.id}
+        if isinstance(target, gast.Tuple):
+            return {e.id for e in target.elts}
+    return set()
 
 
 class Rename(gast.NodeTransformer):

@@ -26,8 +26,6 @@ import gast
 from .. import ir, rules, runtime, tape
 from .. import nodes as N
 from ..frontend import MISSING, unwrapped
-from .desugar import assigned_names
-from .normalize import operands
 
 BINOPS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -602,8 +600,7 @@ def numeric_names(body, classify):
 
 def local_names(tree):
     params = ir.param_names(tree)
-    return set(params) | assigned_names(tree.body)
+    return set(params) | ir.assigned_names(tree.body)
 
 
-__all__ = ["Activity", "Classifier", "Op", "activity", "assignments", "kinds", "local_names",
-           "operands"]
+__all__ = ["Activity", "Classifier", "Op", "activity", "assignments", "kinds", "local_names"]

@@ -301,34 +301,6 @@ def _sources(value, op, resolve, classify):
 
 
 # ---- liveness and definite binding --------------------------------------------------------------
-def reads_of(stmt):
-    """Names a (normalized, simple) statement reads; an element write reads its target too."""
-    if isinstance(stmt, gast.Assign):
-        target = stmt.targets[0]
-        found = {n.id for n in gast.walk(stmt.value) if isinstance(n, gast.Name)}
-        if isinstance(target, gast.Subscript):
-            found |= {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
-        return found
-    if isinstance(stmt, gast.If):
-        return {n.id for n in gast.walk(stmt.test) if isinstance(n, gast.Name)}
-    if isinstance(stmt, gast.For):
-        return {n.id for n in gast.walk(stmt.iter) if isinstance(n, gast.Name)}
-    if isinstance(stmt, gast.While):
-        return {n.id for n in gast.walk(stmt.test) if isinstance(n, gast.Name)}
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
-
-
-def defs_of(stmt):
-    if isinstance(stmt, gast.Assign):
-        target = stmt.targets[0]
-        if isinstance(target, gast.Name):
-            return {target.id}
-        if isinstance(target, gast.Tuple):
-            return {e.id for e in target.elts}
-    return set()
-
-
 def liveness(body, out):
     """{id(statement): names live right after it} (loops iterate to a fixed point)."""
     after = {}
@@ -342,9 +314,9 @@ def liveness(body, out):
 
     def statement(stmt, live):
         if isinstance(stmt, gast.If):
-            return reads_of(stmt) | block(stmt.body, live) | block(stmt.orelse, live)
+            return ir.reads_of(stmt) | block(stmt.body, live) | block(stmt.orelse, live)
         if isinstance(stmt, (gast.For, gast.While)):
-            head = set(live) | reads_of(stmt)
+            head = set(live) | ir.reads_of(stmt)
             while True:
                 inner = block(stmt.body, head)
                 if isinstance(stmt, gast.For):
@@ -353,7 +325,7 @@ def liveness(body, out):
                 if new == head:
                     return head
                 head = new
-        return (live - defs_of(stmt)) | reads_of(stmt)
+        return (live - ir.defs_of(stmt)) | ir.reads_of(stmt)
 
     block(body, out)
     return after
@@ -374,7 +346,7 @@ def definitely_bound(body, params):
             elif isinstance(stmt, gast.While):
                 block(stmt.body, bound)
             else:
-                bound |= defs_of(stmt)
+                bound |= ir.defs_of(stmt)
         return bound
 
     block(body, params)
@@ -510,7 +482,7 @@ def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_par
         ret = N.return_(N.name(result), ret.lineno)
 
     info = sharing(body, classify, kinds.get, call_outputs, src.resolve)
-    live = liveness(body, reads_of(ret))
+    live = liveness(body, ir.reads_of(ret))
     bound = definitely_bound(body, set(params))
     pass_ = Rewrite(src, namer, classify, kinds, info, live, bound, call_outputs)
     body = pass_.block(body)

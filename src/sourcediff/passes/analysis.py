@@ -26,7 +26,6 @@ from .activity import (
     numeric_names,
     shape_classes,
 )
-from .desugar import assigned_names
 
 
 def slice_expr(node):
@@ -84,7 +83,7 @@ class Analysis:
         # the tape carries tangents inside it; it never has a derivative of its own
         self.active = self.activity.active - {tape.TAPE}
         self.kinds = kinds(self.body, self.classify, known)
-        self.reassigned = assigned_names(self.body)
+        self.reassigned = ir.assigned_names(self.body)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)
         self.loop_arrays = numpy_valued_in_loops(self.body, self.classify)

@@ -59,8 +59,6 @@ from .. import ir, tape
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 from ..ir import walk_statements
-from .aliasing import reads_of
-from .desugar import assigned_names
 
 MARKER = "checkpoint_pragma"
 RESTORE, ADVANCE, TAKESHOT, STEP = 1, 2, 4, 8   # the runtime's action flags
@@ -96,7 +94,7 @@ def lower_pragmas(src):
     (the fence refuses them); a checkpoint `with` of another shape is refused here."""
     tree = src.tree
     local = set(ir.param_names(tree))
-    local |= assigned_names(tree.body)
+    local |= ir.assigned_names(tree.body)
     _lower_block(src, tree.body, local)
 
 
@@ -225,7 +223,7 @@ class Checkpointing:
                 self._find(stmt.body, True)
 
     def _check(self, stmt, snapshots):
-        if isinstance(snapshots, gast.Name) and snapshots.id in assigned_names([stmt]):
+        if isinstance(snapshots, gast.Name) and snapshots.id in ir.assigned_names([stmt]):
             raise self.an.error(
                 UnsupportedSyntaxError, f"the number of snapshots `{snapshots.id}` changes "
                 "inside the checkpointed loop", stmt,
@@ -245,7 +243,7 @@ class Checkpointing:
 
     def clobbers(self, name):
         """Whether the adjoint sweep of a checkpointed loop may leave `name` changed."""
-        return any(name in assigned_names([loop.stmt]) for loop in self.loops.values())
+        return any(name in ir.assigned_names([loop.stmt]) for loop in self.loops.values())
 
     # -- names
     def names(self, loop):
@@ -262,7 +260,7 @@ class Checkpointing:
         an = self.an
         target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
         exposed, _ = upward_exposed(stmt.body, set(target))
-        changed = assigned_names([stmt])
+        changed = ir.assigned_names([stmt])
         for sub in walk_statements(stmt.body):
             if isinstance(sub, gast.Assign) and isinstance(sub.targets[0], gast.Subscript):
                 changed |= an.shares_with(sub.targets[0].value.id)
@@ -287,7 +285,7 @@ class Checkpointing:
                 written |= an.shares_with(sub.targets[0].value.id)
             if id(sub) not in inside:
                 outside |= _names_of(sub)
-        local_to_trip = (assigned_names(stmt.body) - set(state)) - outside
+        local_to_trip = (ir.assigned_names(stmt.body) - set(state)) - outside
         out = []
         for name in state:
             others = an.shares_with(name) - {name} - local_to_trip
@@ -317,8 +315,8 @@ class Checkpointing:
             rev.read(stmt.iter)
         # the names the loop assigns (and the taped step's own bookkeeping) whose values from
         # before the loop the adjoint may read later: saved on the tape around the loop
-        assigned = assigned_names([stmt]) | {rev.shape_vars[n] for n in assigned_names([stmt])
-                                             if n in rev.shape_vars}
+        assigned = ir.assigned_names([stmt])
+        assigned |= {rev.shape_vars[n] for n in assigned if n in rev.shape_vars}
         assigned |= {rev.counters[id(s)] for s in gast.walk(stmt) if id(s) in rev.counters}
         assigned |= {self.loops[id(s)].names["ck"] for s in gast.walk(stmt)
                      if s is not stmt and id(s) in self.loops and self.loops[id(s)].names}
@@ -408,7 +406,7 @@ class Checkpointing:
         step (nor after the loop: `saved`), so its first write needs no push."""
         rev = self.rev
         target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
-        assigned = assigned_names(stmt.body)
+        assigned = ir.assigned_names(stmt.body)
         exposed, _ = upward_exposed(stmt.body, set(target))
         fresh = assigned - exposed - target
         fresh |= {rev.shape_vars[n] for n in fresh if n in rev.shape_vars}
@@ -434,7 +432,7 @@ class Checkpointing:
         for sub in walk_statements(self.an.body):
             if id(sub) not in inside:
                 outside |= _names_of(sub)
-        temporaries = sorted(n for n in assigned_names(stmt.body) - exposed - outside - target
+        temporaries = sorted(n for n in ir.assigned_names(stmt.body) - exposed - outside - target
                              if _TEMPORARY.match(n))
         mapping = {n: self.rev.namer.fresh("t") for n in temporaries}
         renamer = ir.Rename(mapping)
@@ -480,18 +478,18 @@ def upward_exposed(stmts, defined):
     defined = set(defined)
     for stmt in stmts:
         if isinstance(stmt, gast.If):
-            uses |= reads_of(stmt) - defined
+            uses |= ir.reads_of(stmt) - defined
             body_uses, body_defs = upward_exposed(stmt.body, defined)
             else_uses, else_defs = upward_exposed(stmt.orelse, defined)
             uses |= body_uses | else_uses
             defined = body_defs & else_defs
         elif isinstance(stmt, (gast.For, gast.While)):
-            uses |= reads_of(stmt) - defined
+            uses |= ir.reads_of(stmt) - defined
             inner = defined | ({stmt.target.id} if isinstance(stmt, gast.For) else set())
             inner_uses, _ = upward_exposed(stmt.body, inner)
             uses |= inner_uses
         else:
-            uses |= reads_of(stmt) - defined
+            uses |= ir.reads_of(stmt) - defined
             if isinstance(stmt, gast.Assign):
                 target = stmt.targets[0]
                 if isinstance(target, gast.Name):

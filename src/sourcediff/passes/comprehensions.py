@@ -114,9 +114,7 @@ def _hoist_block(src, namer, stmts):
                 setattr(stmt, field, [hoist.visit(p) for p in part])
             else:
                 setattr(stmt, field, hoist.visit(part))
-        for field in ("body", "orelse"):
-            if isinstance(getattr(stmt, field, None), list):
-                setattr(stmt, field, _hoist_block(src, namer, getattr(stmt, field)))
+        ir.map_blocks(stmt, lambda block: _hoist_block(src, namer, block))
         out += hoist.before + [stmt]
     return out
 

@@ -50,16 +50,6 @@ from .. import nodes as N
 JUMPS = (gast.Return, gast.Break, gast.Continue)
 
 
-def assigned_names(stmts):
-    """Names bound anywhere in `stmts` (assignment targets and loop targets)."""
-    found = set()
-    for stmt in stmts:
-        for node in gast.walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                found.add(node.id)
-    return found
-
-
 def contains(stmts, types, into_loops=True):
     """Whether a statement of `types` occurs in `stmts` (optionally not looking inside loops)."""
     for stmt in stmts:
@@ -309,7 +299,7 @@ def desugar(src, namer):
     body = tree.body
     low = Lowering(src, namer)
     params = ir.param_names(tree)
-    low.locals = set(params) | assigned_names(body)
+    low.locals = set(params) | ir.assigned_names(body)
     returns = count_returns(body)
     if returns == 1 and isinstance(body[-1], gast.Return):
         single = body[-1]

@@ -20,21 +20,13 @@ from __future__ import annotations
 
 import gast
 
+from .. import ir, tape
 from .. import nodes as N
-from .. import tape
 from ..errors import MissingRuleError
 from ..naming import DerivativeNames
 from .activity import SCALAR
 from .analysis import dynamic_call, dynamic_parts, missing_rule, slice_expr
 from .templates import instantiate
-
-
-def _walk_stmts(stmts):
-    for stmt in stmts:
-        yield stmt
-        for field in ("body", "orelse"):
-            yield from _walk_stmts(getattr(stmt, field, None) or [])
-
 
 
 class Forward:
@@ -44,7 +36,7 @@ class Forward:
         self.namer = unit.namer_for(an)
         self.dot = DerivativeNames(self.namer, "tangent")
         self.modules = unit.module_names(an.fs)
-        self.written = {s.targets[0].value.id for s in _walk_stmts(an.body)
+        self.written = {s.targets[0].value.id for s in ir.walk_statements(an.body)
                         if isinstance(s, gast.Assign) and isinstance(s.targets[0],
                                                                      gast.Subscript)}
 

@@ -165,9 +165,8 @@ def _ints(node):
 
 def rewrite_iterators(src, namer):
     """Rewrite the sequence-building builtins of `src.tree` (see the module doc)."""
-    from .desugar import assigned_names
     tree = src.tree
     params = set(ir.param_names(tree))
-    rewrite = _Rewrite(src, namer, params | assigned_names(tree.body))
+    rewrite = _Rewrite(src, namer, params | ir.assigned_names(tree.body))
     tree.body = [rewrite.visit(stmt) for stmt in tree.body]
     return src

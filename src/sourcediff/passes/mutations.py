@@ -85,9 +85,7 @@ class Mutations:
     def block(self, stmts):
         out = []
         for stmt in stmts:
-            for part in ("body", "orelse"):
-                if isinstance(getattr(stmt, part, None), list):
-                    setattr(stmt, part, self.block(getattr(stmt, part)))
+            ir.map_blocks(stmt, self.block)
             out += self.statement(stmt)
         return out
 
@@ -158,8 +156,7 @@ class Mutations:
 
 def rewrite_mutations(src, namer):
     """Rewrite the in-place calls of `src.tree` (see the module doc)."""
-    from .desugar import assigned_names
     tree = src.tree
     params = set(ir.param_names(tree))
-    src.tree.body = Mutations(src, namer, params | assigned_names(tree.body)).block(tree.body)
+    src.tree.body = Mutations(src, namer, params | ir.assigned_names(tree.body)).block(tree.body)
     return src

@@ -79,9 +79,7 @@ def _take(src, stmts, found):
             name = stmt.targets[0].id
             found[name] = Nested(name, _lambda_def(name, stmt.value, stmt.lineno), stmt.lineno)
             continue
-        for part in ("body", "orelse"):
-            if isinstance(getattr(stmt, part, None), list):
-                setattr(stmt, part, _take(src, getattr(stmt, part), found))
+        ir.map_blocks(stmt, lambda block: _take(src, block, found))
         out.append(stmt)
     return out
 
@@ -133,9 +131,7 @@ class _Partials(gast.NodeTransformer):
             if self.is_partial(stmt):
                 out += self.take(stmt)
                 continue
-            for part in ("body", "orelse"):
-                if isinstance(getattr(stmt, part, None), list):
-                    setattr(stmt, part, self.block(getattr(stmt, part)))
+            ir.map_blocks(stmt, self.block)
             out.append(self.visit(stmt))
         return out
 
@@ -233,9 +229,7 @@ class Inliner:
     def block(self, stmts):
         out = []
         for stmt in stmts:
-            for part in ("body", "orelse"):
-                if isinstance(getattr(stmt, part, None), list):
-                    setattr(stmt, part, self.block(getattr(stmt, part)))
+            ir.map_blocks(stmt, self.block)
             out += self.statement(stmt)
         return out
 

@@ -35,16 +35,10 @@ import gast
 from .. import ir, tape
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
-from .desugar import assigned_names
 
 
 def is_atom(node):
     return isinstance(node, (gast.Name, gast.Constant))
-
-
-def operands(value):
-    """The names an operation reads."""
-    return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
 
 
 class Normalizer:
@@ -206,7 +200,7 @@ class Normalizer:
         value = self.op(expr, out)
         if isinstance(value, gast.Name) and value.id == target:
             return  # `x = x`
-        if target in operands(value):
+        if target in ir.names_in(value):
             temp = self.namer.fresh("t")
             out.append(N.assign(temp, value, line))
             value = N.name(temp)
@@ -223,7 +217,7 @@ class Normalizer:
         line = self.line
         if isinstance(expr, (gast.Tuple, gast.List)) and len(expr.elts) == len(target.elts):
             # parallel assignment: evaluate every element before binding any name (a, b = b, a)
-            bound = assigned_names([N.assign(target, N.const(None))])
+            bound = ir.assigned_names([N.assign(target, N.const(None))])
             values = []
             for elt in expr.elts:
                 value = self.atom(elt, out)
@@ -289,7 +283,7 @@ class Normalizer:
             return
         if isinstance(stmt, gast.If):
             test = self.atom(stmt.test, out)
-            if isinstance(test, gast.Name) and test.id in assigned_names(stmt.body +
+            if isinstance(test, gast.Name) and test.id in ir.assigned_names(stmt.body +
                                                                          stmt.orelse):
                 temp = self.namer.fresh("t")
                 out.append(N.assign(temp, test, line))
@@ -349,6 +343,6 @@ def normalize(src, namer):
     """Rewrite `src.tree.body` so that each statement performs one operation."""
     tree = src.tree
     params = ir.param_names(tree)
-    local_names = set(params) | assigned_names(tree.body)
+    local_names = set(params) | ir.assigned_names(tree.body)
     tree.body = Normalizer(src, namer, local_names).block(tree.body)
     return src

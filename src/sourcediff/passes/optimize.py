@@ -231,9 +231,7 @@ def inline_temporaries(fn):
     def block(stmts):
         nonlocal changed
         for stmt in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(stmt, field, None), list):
-                    setattr(stmt, field, block(getattr(stmt, field)))
+            ir.map_blocks(stmt, block)
         i = 0
         while i < len(stmts):
             stmt = stmts[i]

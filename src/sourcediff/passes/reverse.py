@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import gast
 
+from .. import ir, tape
 from .. import nodes as N
-from .. import tape
 from ..errors import MissingRuleError, SourceDiffError
 from ..naming import DerivativeNames
 from . import checkpoint
@@ -49,7 +49,6 @@ from .activity import (
     bindings_in_loops,
 )
 from .analysis import dynamic_call, dynamic_parts, has_break, missing_rule, slice_expr
-from .desugar import assigned_names
 from .templates import instantiate
 
 
@@ -515,10 +514,10 @@ class Reverse:
         if counted:
             self.save(stmt, counter, maybe, defined, out)
             out.append(N.assign(counter, N.const(0), line))
-        inner_maybe = set(maybe) | assigned_names(stmt.body) | (
+        inner_maybe = set(maybe) | ir.assigned_names(stmt.body) | (
             {stmt.target.id} if is_for else set())
         # trip counters of loops nested in this one are rebound on every trip too
-        inner_maybe |= {self.shape_vars[n] for n in assigned_names(stmt.body)
+        inner_maybe |= {self.shape_vars[n] for n in ir.assigned_names(stmt.body)
                         if n in self.shape_vars}
         inner_maybe |= {self.counter_name(s) for s in gast.walk(stmt) if s is not stmt
                         and (isinstance(s, gast.While)
@@ -696,24 +695,20 @@ def loop_invariants(an):
         if op.kind not in ("rule", "copy", "const", "pack", "nondiff"):
             continue
         if id(loop) not in changed_in:
-            changed_in[id(loop)] = assigned_names([loop]) | {
+            changed_in[id(loop)] = ir.assigned_names([loop]) | {
                 s.targets[0].value.id for s in gast.walk(loop)
                                      if isinstance(s, gast.Assign)
                                      and isinstance(s.targets[0], gast.Subscript)}
-        if not (operands_of(value) & changed_in[id(loop)]):
+        if not (ir.names_in(value) & changed_in[id(loop)]):
             out.add(name)
     return out
-
-
-def operands_of(value):
-    return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
 
 
 def _definitely_defined(stmts):
     defined = set()
     for stmt in stmts:
         if isinstance(stmt, gast.Assign):
-            defined |= assigned_names([stmt])
+            defined |= ir.assigned_names([stmt])
         elif isinstance(stmt, gast.If):
             defined |= _definitely_defined(stmt.body) & _definitely_defined(stmt.orelse)
     return defined
