@@ -205,7 +205,7 @@ class Reverse:
         elif op.kind == "attribute":
             obj = op.args["x"]
             self.read(obj)
-            self.accumulate(obj, N.call("_sd.attribute_adjoint", [dy, obj, N.const(op.label)]),
+            self.accumulate(obj, N.call("_sd.attribute_back", [dy, obj, N.const(op.label)]),
                             zero, code, container=True)
         elif op.kind == "dynamic":
             self.dynamic_contributions(stmt, op, dy, zero, code)
@@ -360,7 +360,7 @@ class Reverse:
         if live and self.an.is_active(source):
             parts = [N.name(self.d[t]) if t in live else N.const(0.0) for t in targets]
             self.read(source)
-            expr = N.call("_sd.unpack_adjoint", [N.tuple_(parts), source])
+            expr = N.call("_sd.unpack_back", [N.tuple_(parts), source])
             self.accumulate(source, expr, zero, code, container=True)
         zero.update(t for t in targets if t in self.an.active)
         code += [self.restore(stmt, t) for t in reversed(targets)]

@@ -27,7 +27,7 @@ elementwise(operator.mod, "a, b", a="1", b="-((a - y) / b)")
 elementwise(operator.neg, "a", a="-1")
 elementwise(operator.pos, "a", a="1")
 rule(operator.matmul, "a, b",
-     adjoint={"a": "_sd.matmul_adjoint_a(d[y], a, b)", "b": "_sd.matmul_adjoint_b(d[y], a, b)"},
+     adjoint={"a": "_sd.matmul_back_a(d[y], a, b)", "b": "_sd.matmul_back_b(d[y], a, b)"},
      tangent={"a": "d[a] @ b", "b": "a @ d[b]"})
 
 # ---- builtins
@@ -43,17 +43,17 @@ rule(builtins.min, "a, b",
 
 # ---- lists
 rule(runtime.append, "seq, item",
-     adjoint={"seq": "_sd.append_adjoint_seq(d[y], seq)", "item": "_sd.append_adjoint_item(d[y])"},
+     adjoint={"seq": "_sd.append_back_seq(d[y], seq)", "item": "_sd.append_back_item(d[y])"},
      tangent={None: "_sd.append_tangent(seq, d[seq], d[item])"})
 rule(builtins.sum, "seq, start=0",
-     adjoint={"seq": "_sd.sum_adjoint_list(d[y], seq)", "start": "d[y]"},
+     adjoint={"seq": "_sd.sum_back_list(d[y], seq)", "start": "d[y]"},
      tangent={None: "_sd.sum_tangent_list(d[seq], d[start])"})
 
 rule(runtime.max_of, "seq",
-     adjoint={"seq": "_sd.max_of_adjoint(d[y], seq)"},
+     adjoint={"seq": "_sd.max_of_back(d[y], seq)"},
      tangent={"seq": "_sd.max_of_tangent(d[seq], seq)"})
 rule(runtime.min_of, "seq",
-     adjoint={"seq": "_sd.min_of_adjoint(d[y], seq)"},
+     adjoint={"seq": "_sd.min_of_back(d[y], seq)"},
      tangent={"seq": "_sd.min_of_tangent(d[seq], seq)"})
 
 # ---- math

@@ -12,9 +12,9 @@ rule(rt.unbroadcast, "g, x",
      adjoint={"g": "_sd.broadcast_like(d[y], g)"},
      tangent={"g": "_sd.unbroadcast(d[g], x)"},
      static="x")
-rule(rt.sum_adjoint, "g, x, axis=None, keepdims=False",
+rule(rt.sum_back, "g, x, axis=None, keepdims=False",
      adjoint={"g": "_sd.unbroadcast(np.sum(d[y], axis=axis, keepdims=keepdims), g)"},
-     tangent={"g": "_sd.sum_adjoint(d[g], x, axis, keepdims)"},
+     tangent={"g": "_sd.sum_back(d[g], x, axis, keepdims)"},
      static="x, axis, keepdims")
 rule(rt.gradient_like, "g, x",
      adjoint={"g": "_sd.unbroadcast(d[y], g)"},
@@ -35,37 +35,37 @@ rule(rt.getitem, "g, index",
 rule(rt.add, "a, b",
      adjoint={"a": "d[y]", "b": "d[y]"},
      tangent={None: "_sd.add(d[a], d[b])"})
-rule(rt.unpack_adjoint, "parts, x",
-     adjoint={"parts": "_sd.transpose_linear(_sd.unpack_adjoint, (parts, x), 0, d[y])"},
-     tangent={"parts": "_sd.unpack_adjoint(d[parts], x)"},
+rule(rt.unpack_back, "parts, x",
+     adjoint={"parts": "_sd.transpose_linear(_sd.unpack_back, (parts, x), 0, d[y])"},
+     tangent={"parts": "_sd.unpack_back(d[parts], x)"},
      static="x")
-rule(rt.transpose_adjoint, "g, axes=None",
-     adjoint={"g": "_sd.transpose_linear(_sd.transpose_adjoint, (g, axes), 0, d[y])"},
-     tangent={"g": "_sd.transpose_adjoint(d[g], axes)"},
+rule(rt.transpose_normalized_back, "g, axes=None",
+     adjoint={"g": "_sd.transpose_linear(_sd.transpose_normalized_back, (g, axes), 0, d[y])"},
+     tangent={"g": "_sd.transpose_normalized_back(d[g], axes)"},
      static="axes")
 rule(rt.log_base, "a",
      adjoint={"a": "d[y] * _sd.log_base_derivative(a)"},
      tangent={"a": "d[a] * _sd.log_base_derivative(a)"})
 # bilinear in the carried derivative g and the other factor
-rule(rt.matmul_adjoint_a, "g, a, b",
-     adjoint={"g": "_sd.transpose_linear(_sd.matmul_adjoint_a, (g, a, b), 0, d[y])",
-              "b": "_sd.transpose_linear(_sd.matmul_adjoint_a, (g, a, b), 2, d[y])"},
-     tangent={"g": "_sd.matmul_adjoint_a(d[g], a, b)", "b": "_sd.matmul_adjoint_a(g, a, d[b])"},
+rule(rt.matmul_back_a, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.matmul_back_a, (g, a, b), 0, d[y])",
+              "b": "_sd.transpose_linear(_sd.matmul_back_a, (g, a, b), 2, d[y])"},
+     tangent={"g": "_sd.matmul_back_a(d[g], a, b)", "b": "_sd.matmul_back_a(g, a, d[b])"},
      static="a")
-rule(rt.matmul_adjoint_b, "g, a, b",
-     adjoint={"g": "_sd.transpose_linear(_sd.matmul_adjoint_b, (g, a, b), 0, d[y])",
-              "a": "_sd.transpose_linear(_sd.matmul_adjoint_b, (g, a, b), 1, d[y])"},
-     tangent={"g": "_sd.matmul_adjoint_b(d[g], a, b)", "a": "_sd.matmul_adjoint_b(g, d[a], b)"},
+rule(rt.matmul_back_b, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.matmul_back_b, (g, a, b), 0, d[y])",
+              "a": "_sd.transpose_linear(_sd.matmul_back_b, (g, a, b), 1, d[y])"},
+     tangent={"g": "_sd.matmul_back_b(d[g], a, b)", "a": "_sd.matmul_back_b(g, d[a], b)"},
      static="b")
-rule(rt.dot_adjoint_a, "g, a, b",
-     adjoint={"g": "_sd.transpose_linear(_sd.dot_adjoint_a, (g, a, b), 0, d[y])",
-              "b": "_sd.transpose_linear(_sd.dot_adjoint_a, (g, a, b), 2, d[y])"},
-     tangent={"g": "_sd.dot_adjoint_a(d[g], a, b)", "b": "_sd.dot_adjoint_a(g, a, d[b])"},
+rule(rt.dot_back_a, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.dot_back_a, (g, a, b), 0, d[y])",
+              "b": "_sd.transpose_linear(_sd.dot_back_a, (g, a, b), 2, d[y])"},
+     tangent={"g": "_sd.dot_back_a(d[g], a, b)", "b": "_sd.dot_back_a(g, a, d[b])"},
      static="a")
-rule(rt.dot_adjoint_b, "g, a, b",
-     adjoint={"g": "_sd.transpose_linear(_sd.dot_adjoint_b, (g, a, b), 0, d[y])",
-              "a": "_sd.transpose_linear(_sd.dot_adjoint_b, (g, a, b), 1, d[y])"},
-     tangent={"g": "_sd.dot_adjoint_b(d[g], a, b)", "a": "_sd.dot_adjoint_b(g, d[a], b)"},
+rule(rt.dot_back_b, "g, a, b",
+     adjoint={"g": "_sd.transpose_linear(_sd.dot_back_b, (g, a, b), 0, d[y])",
+              "a": "_sd.transpose_linear(_sd.dot_back_b, (g, a, b), 1, d[y])"},
+     tangent={"g": "_sd.dot_back_b(d[g], a, b)", "a": "_sd.dot_back_b(g, d[a], b)"},
      static="b")
 
 rule(rt.snapshot, "x, index",
@@ -77,11 +77,11 @@ rule(rt.zero_at, "g, index",
      tangent={"g": "_sd.zero_at(d[g], index)"},
      static="index")
 for _pick in ("max", "min"):   # the derivatives of max(seq)/min(seq) are linear in g / t
-    rule(getattr(rt, f"{_pick}_of_adjoint"), "g, seq",
+    rule(getattr(rt, f"{_pick}_of_back"), "g, seq",
          adjoint={"g": f"_sd.{_pick}_of_tangent(d[y], seq)"},
-         tangent={"g": f"_sd.{_pick}_of_adjoint(d[g], seq)"}, static="seq")
+         tangent={"g": f"_sd.{_pick}_of_back(d[g], seq)"}, static="seq")
     rule(getattr(rt, f"{_pick}_of_tangent"), "t, seq",
-         adjoint={"t": f"_sd.{_pick}_of_adjoint(d[y], seq)"},
+         adjoint={"t": f"_sd.{_pick}_of_back(d[y], seq)"},
          tangent={"t": f"_sd.{_pick}_of_tangent(d[t], seq)"}, static="seq")
 rule(rt.unbroadcast_to, "g, shape",
      adjoint={"g": "_sd.broadcast_like(d[y], g)"},
@@ -100,15 +100,15 @@ rule(rt.owned, "t, x",
      static="x")
 
 rule(rt.sequence, "x",
-     adjoint={"x": "_sd.sequence_adjoint(d[y], x)"},
+     adjoint={"x": "_sd.sequence_back(d[y], x)"},
      tangent={"x": "_sd.sequence_tangent(d[x], x)"})
 
-rule(rt.sequence_adjoint, "g, x",
+rule(rt.sequence_back, "g, x",
      adjoint={"g": "_sd.sequence_tangent(d[y], x)"},
-     tangent={"g": "_sd.sequence_adjoint(d[g], x)"},
+     tangent={"g": "_sd.sequence_back(d[g], x)"},
      static="x")
 rule(rt.sequence_tangent, "t, x",
-     adjoint={"t": "_sd.sequence_adjoint(d[y], x)"},
+     adjoint={"t": "_sd.sequence_back(d[y], x)"},
      tangent={"t": "_sd.sequence_tangent(d[t], x)"},
      static="x")
 
@@ -147,20 +147,20 @@ nondifferentiable(rt.is_mutable, rt.whole_index)
 nondifferentiable(rt.put_back)
 
 # ---- second derivatives through the list and reduction helpers of the rule table
-rule(rt.sum_adjoint_list, "g, seq",
+rule(rt.sum_back_list, "g, seq",
      adjoint={},
-     tangent={"g": "_sd.sum_adjoint_list(d[g], seq)"},
+     tangent={"g": "_sd.sum_back_list(d[g], seq)"},
      static="seq")
 rule(rt.sum_tangent_list, "seq_dot, start_dot",
      adjoint={},
      tangent={None: "_sd.sum_tangent_list(d[seq_dot], d[start_dot])"})
-rule(rt.append_adjoint_seq, "g, seq",
+rule(rt.append_back_seq, "g, seq",
      adjoint={},
-     tangent={"g": "_sd.append_adjoint_seq(d[g], seq)"},
+     tangent={"g": "_sd.append_back_seq(d[g], seq)"},
      static="seq")
-rule(rt.append_adjoint_item, "g",
+rule(rt.append_back_item, "g",
      adjoint={},
-     tangent={"g": "_sd.append_adjoint_item(d[g])"})
+     tangent={"g": "_sd.append_back_item(d[g])"})
 rule(rt.append_tangent, "seq, seq_dot, item_dot",
      adjoint={},
      tangent={None: "_sd.append_tangent(seq, d[seq_dot], d[item_dot])"},
@@ -169,25 +169,25 @@ rule(rt.prod_others, "x, axis=None",
      adjoint={},
      tangent={"x": "_sd.prod_others_tangent(d[x], x, axis)"},
      static="axis")
-rule(rt.average_adjoint_a, "g, a, y, axis=None, weights=None, returned=False, keepdims=False",
+rule(rt.average_back_a, "g, a, y, axis=None, weights=None, returned=False, keepdims=False",
      adjoint={},
-     tangent={"g": "_sd.average_adjoint_a(d[g], a, y, axis, weights, returned, keepdims)"},
+     tangent={"g": "_sd.average_back_a(d[g], a, y, axis, weights, returned, keepdims)"},
      static="a, y, axis, returned, keepdims")
 
 # ---- builtins that build sequences (passes/iterators.py)
 rule(rt.as_tuple, "seq",
-     adjoint={"seq": "_sd.as_tuple_adjoint(d[y], seq)"},
+     adjoint={"seq": "_sd.as_tuple_back(d[y], seq)"},
      tangent={"seq": "_sd.as_tuple(d[seq])"})
-rule(rt.as_tuple_adjoint, "g, seq",
+rule(rt.as_tuple_back, "g, seq",
      adjoint={"g": "_sd.as_tuple(d[y])"},
-     tangent={"g": "_sd.as_tuple_adjoint(d[g], seq)"},
+     tangent={"g": "_sd.as_tuple_back(d[g], seq)"},
      static="seq")
 rule(rt.unzip, "pairs",
-     adjoint={"pairs": "_sd.unzip_adjoint(d[y], pairs)"},
+     adjoint={"pairs": "_sd.unzip_back(d[y], pairs)"},
      tangent={"pairs": "_sd.unzip_tangent(d[pairs], pairs)"})
-rule(rt.unzip_adjoint, "g, pairs",
+rule(rt.unzip_back, "g, pairs",
      adjoint={},
-     tangent={"g": "_sd.unzip_adjoint(d[g], pairs)"},
+     tangent={"g": "_sd.unzip_back(d[g], pairs)"},
      static="pairs")
 rule(rt.unzip_tangent, "t, pairs",
      adjoint={},
@@ -197,9 +197,9 @@ rule(rt.field_of, "g, name",
      adjoint={},
      tangent={"g": "_sd.field_of(d[g], name)"},
      static="name")
-rule(rt.attribute_adjoint, "g, x, name",
+rule(rt.attribute_back, "g, x, name",
      adjoint={},
-     tangent={"g": "_sd.attribute_adjoint(d[g], x, name)"},
+     tangent={"g": "_sd.attribute_back(d[g], x, name)"},
      static="x, name")
 rule(rt.attribute_tangent, "t, x, name",
      adjoint={},

@@ -42,18 +42,18 @@ for _helper, _sig in (
         (runtime.phi, "g"),
         (runtime.sym_lower, "g"),
         (runtime.swap_if, "g, flag"),
-        (runtime.max_adjoint, "g, x, out, axis=None, keepdims=False"),
-        (runtime.nanmax_adjoint, "g, x, out, axis=None, keepdims=False"),
-        (runtime.ptp_adjoint, "g, x, out, axis=None, keepdims=False"),
-        (runtime.median_adjoint, "g, x, out, axis=None, keepdims=False"),
-        (runtime.nansum_adjoint, "g, x, axis=None, keepdims=False"),
-        (runtime.nanmean_adjoint, "g, x, axis=None, keepdims=False"),
-        (runtime.cumsum_adjoint, "g, x, axis=None"),
-        (runtime.cumulative_sum_adjoint, "g, x, axis=None, include_initial=False"),
-        (runtime.diff_adjoint, "g, x, n=1, axis=-1"),
+        (runtime.max_back, "g, x, out, axis=None, keepdims=False"),
+        (runtime.nanmax_back, "g, x, out, axis=None, keepdims=False"),
+        (runtime.ptp_back, "g, x, out, axis=None, keepdims=False"),
+        (runtime.median_back, "g, x, out, axis=None, keepdims=False"),
+        (runtime.nansum_back, "g, x, axis=None, keepdims=False"),
+        (runtime.nanmean_back, "g, x, axis=None, keepdims=False"),
+        (runtime.cumsum_back, "g, x, axis=None"),
+        (runtime.cumulative_sum_back, "g, x, axis=None, include_initial=False"),
+        (runtime.diff_back, "g, x, n=1, axis=-1"),
         (runtime.tri_back, "g, m, k=0, lower=True"),
-        (runtime.reshape_adjoint, "g, x, order='C'"),
-        (runtime.ravel_adjoint, "g, x, order='C'"),
+        (runtime.reshape_back, "g, x, order='C'"),
+        (runtime.ravel_back, "g, x, order='C'"),
         (runtime.transpose_back, "g, axes"),
         (runtime.swapaxes_back, "g, axis1, axis2"),
         (runtime.matrix_transpose, "g"),
@@ -133,11 +133,11 @@ for _helper, _along, _sig, _call in (
                   "out": f"_sd.{_along}(g, x, out, d[out], 'y', {_call})"})
 # cumprod's adjoint: linear in g; along x and y = cumprod(x) from its loop form (exact where x
 # has zeros)
-rule(runtime.cumprod_adjoint, "g, x, out, axis=None",
+rule(runtime.cumprod_back, "g, x, out, axis=None",
      adjoint={},
-     tangent={"g": "_sd.cumprod_adjoint(d[g], x, out, axis)",
-              "x": "_sd.cumprod_adjoint_dx(g, x, out, d[x], axis)",
-              "out": "_sd.cumprod_adjoint_dy(g, x, out, d[out], axis)"})
+     tangent={"g": "_sd.cumprod_back(d[g], x, out, axis)",
+              "x": "_sd.cumprod_back_dx(g, x, out, d[x], axis)",
+              "out": "_sd.cumprod_back_dy(g, x, out, d[out], axis)"})
 # np.gradient's adjoint is linear in g (a list for several axes): its transpose is np.gradient
 rule(runtime.np_gradient_back, "g, f, s0=None, s1=None, s2=None, s3=None, axis=None, "
      "edge_order=1",

@@ -161,33 +161,33 @@ rule(np.select, "condlist, choicelist, default=0",
 
 # ---- reductions ---------------------------------------------------------------------------------
 rule(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.sum_adjoint(d[y], a, axis, keepdims)"},
+     adjoint={"a": "_sd.sum_back(d[y], a, axis, keepdims)"},
      tangent={"a": "np.sum(d[a], axis=axis, dtype=dtype, keepdims=keepdims)"})
 rule(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.sum_adjoint(d[y], a, axis, keepdims) / _sd.count(a, axis)"},
+     adjoint={"a": "_sd.sum_back(d[y], a, axis, keepdims) / _sd.count(a, axis)"},
      tangent={"a": "np.mean(d[a], axis=axis, dtype=dtype, keepdims=keepdims)"})
 rule(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.nansum_adjoint(d[y], a, axis, keepdims)"},
+     adjoint={"a": "_sd.nansum_back(d[y], a, axis, keepdims)"},
      tangent={"a": "_sd.nansum_tangent(d[a], a, axis, keepdims)"})
 rule(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.nanmean_adjoint(d[y], a, axis, keepdims)"},
+     adjoint={"a": "_sd.nanmean_back(d[y], a, axis, keepdims)"},
      tangent={"a": "_sd.nanmean_tangent(d[a], a, axis, keepdims)"})
 rule(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False",
      adjoint={"a": "_sd.unreduce(d[y], a, axis, keepdims) * _sd.prod_others(a, axis)"},
      tangent={"a": "_sd.prod_tangent(d[a], a, y, axis, keepdims)"})
 rule(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.nanprod_adjoint(d[y], a, y, axis, keepdims)"},
+     adjoint={"a": "_sd.nanprod_back(d[y], a, y, axis, keepdims)"},
      tangent={"a": "_sd.nanprod_tangent(d[a], a, y, axis, keepdims)"})
 for _extremum in (np.max, np.min, np.amax, np.amin):
     rule(_extremum, "a, axis=None, out=None, keepdims=False",
-         adjoint={"a": "_sd.max_adjoint(d[y], a, y, axis, keepdims)"},
+         adjoint={"a": "_sd.max_back(d[y], a, y, axis, keepdims)"},
          tangent={"a": "_sd.max_tangent(d[a], a, y, axis, keepdims)"})
 for _extremum in (np.nanmax, np.nanmin):
     rule(_extremum, "a, axis=None, out=None, keepdims=False",
-         adjoint={"a": "_sd.nanmax_adjoint(d[y], a, y, axis, keepdims)"},
+         adjoint={"a": "_sd.nanmax_back(d[y], a, y, axis, keepdims)"},
          tangent={"a": "_sd.nanmax_tangent(d[a], a, y, axis, keepdims)"})
 rule(np.ptp, "a, axis=None, out=None, keepdims=False",
-     adjoint={"a": "_sd.ptp_adjoint(d[y], a, y, axis, keepdims)"},
+     adjoint={"a": "_sd.ptp_back(d[y], a, y, axis, keepdims)"},
      tangent={"a": "_sd.ptp_tangent(d[a], a, y, axis, keepdims)"})
 # (written with NumPy operations, so that second derivatives come from the rules themselves;
 # std's derivative is 0 where std is 0)
@@ -205,32 +205,32 @@ rule(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correc
      tangent={"a": "np.sum((a - np.mean(a, axis=axis, keepdims=True)) * d[a], axis=axis, "
                    "keepdims=keepdims) * (2.0 / _sd.dof(a, axis, ddof, correction))"})
 rule(np.median, "a, axis=None, out=None, overwrite_input=False, keepdims=False",
-     adjoint={"a": "_sd.median_adjoint(d[y], a, y, axis, keepdims)"},
+     adjoint={"a": "_sd.median_back(d[y], a, y, axis, keepdims)"},
      tangent={"a": "_sd.median_tangent(d[a], a, y, axis, keepdims)"})
 rule(np.average, "a, axis=None, weights=None, returned=False, keepdims=False",
-     adjoint={"a": "_sd.average_adjoint_a(d[y], a, y, axis, weights, returned, keepdims)",
-              "weights": "_sd.average_adjoint_weights(d[y], a, y, axis, weights, returned, "
+     adjoint={"a": "_sd.average_back_a(d[y], a, y, axis, weights, returned, keepdims)",
+              "weights": "_sd.average_back_weights(d[y], a, y, axis, weights, returned, "
                          "keepdims)"},
      tangent={"a": "_sd.average_tangent_a(d[a], a, y, axis, weights, returned, keepdims)",
               "weights": "_sd.average_tangent_weights(d[weights], a, y, axis, weights, "
                          "returned, keepdims)"})
 rule(np.cumsum, "a, axis=None, dtype=None, out=None",
-     adjoint={"a": "_sd.cumsum_adjoint(d[y], a, axis)"},
+     adjoint={"a": "_sd.cumsum_back(d[y], a, axis)"},
      tangent={"a": "np.cumsum(d[a], axis=axis, dtype=dtype)"})
 rule(np.cumprod, "a, axis=None, dtype=None, out=None",
-     adjoint={"a": "_sd.cumprod_adjoint(d[y], a, y, axis)"},
+     adjoint={"a": "_sd.cumprod_back(d[y], a, y, axis)"},
      tangent={"a": "_sd.cumprod_tangent(d[a], a, y, axis)"})
 for _cumulative_sum in _available("cumulative_sum"):
     rule(_cumulative_sum, "x, axis=None, dtype=None, out=None, include_initial=False",
-         adjoint={"x": "_sd.cumulative_sum_adjoint(d[y], x, axis, include_initial)"},
+         adjoint={"x": "_sd.cumulative_sum_back(d[y], x, axis, include_initial)"},
          tangent={"x": "_sd.cumulative_sum_tangent(d[x], axis, include_initial)"})
 rule(np.diff, "a, n=1, axis=-1",
-     adjoint={"a": "_sd.diff_adjoint(d[y], a, n, axis)"},
+     adjoint={"a": "_sd.diff_back(d[y], a, n, axis)"},
      tangent={"a": "np.diff(d[a], n=n, axis=axis)"})
 for _trapezoid in _available("trapezoid")[:1] or _available("trapz"):
     rule(_trapezoid, "f, x=None, dx=1.0, axis=-1",
-         adjoint={"f": "_sd.trapezoid_adjoint_f(d[y], f, x, dx, axis)",
-                  "x": "_sd.trapezoid_adjoint_x(d[y], f, x, axis)",
+         adjoint={"f": "_sd.trapezoid_back_f(d[y], f, x, dx, axis)",
+                  "x": "_sd.trapezoid_back_x(d[y], f, x, axis)",
                   "dx": "_sd.unbroadcast(d[y] * _sd.trapezoid_dx_partial(f, x, axis), dx)"},
          tangent={"f": "_sd.trapezoid_tangent_f(d[f], f, x, dx, axis)",
                   "x": "_sd.trapezoid_tangent_x(d[x], f, x, axis)",
@@ -238,17 +238,17 @@ for _trapezoid in _available("trapezoid")[:1] or _available("trapz"):
 
 # ---- shapes -------------------------------------------------------------------------------------
 rule(np.reshape, "a, shape=None, order='C', newshape=None, copy=None",
-     adjoint={"a": "_sd.reshape_adjoint(d[y], a, order)"},
+     adjoint={"a": "_sd.reshape_back(d[y], a, order)"},
      tangent={"a": "_sd.reshape_tangent(d[a], a, y, order)"})
 rule(runtime.reshape_method, "a, s0=None, s1=None, s2=None, s3=None, s4=None, s5=None, "
      "s6=None, s7=None, shape=None, order='C', copy=None", name="ndarray.reshape",
-     adjoint={"a": "_sd.reshape_adjoint(d[y], a, order)"},
+     adjoint={"a": "_sd.reshape_back(d[y], a, order)"},
      tangent={"a": "_sd.reshape_tangent(d[a], a, y, order)"})
 rule(np.ravel, "a, order='C'",
-     adjoint={"a": "_sd.ravel_adjoint(d[y], a, order)"},
+     adjoint={"a": "_sd.ravel_back(d[y], a, order)"},
      tangent={"a": "_sd.ravel_tangent(d[a], a, order)"})
 rule(np.transpose, "a, axes=None",
-     adjoint={"a": "_sd.transpose_adjoint(d[y], _sd.transpose_axes(axes, np.ndim(d[y])))"},
+     adjoint={"a": "_sd.transpose_normalized_back(d[y], _sd.transpose_axes(axes, np.ndim(d[y])))"},
      tangent={"a": "np.transpose(d[a], axes)"})
 rule(runtime.transpose_method, "a, s0=None, s1=None, s2=None, s3=None, s4=None, s5=None, "
      "s6=None, s7=None", name="ndarray.transpose",
@@ -406,12 +406,12 @@ rule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None
 
 # ---- products -----------------------------------------------------------------------------------
 rule(np.dot, "a, b",
-     adjoint={"a": "_sd.dot_adjoint_a(d[y], a, b)", "b": "_sd.dot_adjoint_b(d[y], a, b)"},
+     adjoint={"a": "_sd.dot_back_a(d[y], a, b)", "b": "_sd.dot_back_b(d[y], a, b)"},
      tangent={"a": "np.dot(d[a], b)", "b": "np.dot(a, d[b])"})
 for _matmul in _available("matmul", "linalg.matmul"):
     rule(_matmul, "a, b",
-         adjoint={"a": "_sd.matmul_adjoint_a(d[y], a, b)",
-                  "b": "_sd.matmul_adjoint_b(d[y], a, b)"},
+         adjoint={"a": "_sd.matmul_back_a(d[y], a, b)",
+                  "b": "_sd.matmul_back_b(d[y], a, b)"},
          tangent={"a": "np.matmul(d[a], b)", "b": "np.matmul(a, d[b])"})
 rule(np.vdot, "a, b",
      adjoint={"a": "_sd.vdot_back(d[y], b, a)", "b": "_sd.vdot_back(d[y], a, b)"},

@@ -90,7 +90,7 @@ def _normalize_axes(axis, ndim):
     return tuple(a % ndim for a in axis)
 
 
-def sum_adjoint(g, x, axis=None, keepdims=False):
+def sum_back(g, x, axis=None, keepdims=False):
     """Spread the adjoint of `np.sum(x, axis, keepdims)` back over `x`'s shape."""
     if _is_zero(g):
         return g
@@ -114,7 +114,7 @@ def count(x, axis=None):
 
 
 # ---- products
-def dot_adjoint_a(g, a, b):
+def dot_back_a(g, a, b):
     """d[a] for y = np.dot(a, b), for every combination of dimensions NumPy allows."""
     if _is_zero(g):
         return g
@@ -129,7 +129,7 @@ def dot_adjoint_a(g, a, b):
     return np.tensordot(g, b, (g_axes, b_axes))
 
 
-def dot_adjoint_b(g, a, b):
+def dot_back_b(g, a, b):
     """d[b] for y = np.dot(a, b)."""
     if _is_zero(g):
         return g
@@ -142,7 +142,7 @@ def dot_adjoint_b(g, a, b):
     return np.moveaxis(ga, 0, b_nd - 2)
 
 
-def matmul_adjoint_a(g, a, b):
+def matmul_back_a(g, a, b):
     """d[a] for y = a @ b (vectors, matrices and broadcast stacks of matrices)."""
     if _is_zero(g):
         return g
@@ -159,7 +159,7 @@ def matmul_adjoint_a(g, a, b):
     return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
 
 
-def matmul_adjoint_b(g, a, b):
+def matmul_back_b(g, a, b):
     """d[b] for y = a @ b."""
     if _is_zero(g):
         return g
@@ -174,7 +174,7 @@ def matmul_adjoint_b(g, a, b):
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
-def transpose_adjoint(g, axes=None):
+def transpose_normalized_back(g, axes=None):
     if _is_zero(g):
         return g
     if axes is None:
@@ -341,7 +341,7 @@ def _is_basic_index(index):
                for p in parts)
 
 
-def unpack_adjoint(parts, x):
+def unpack_back(parts, x):
     """The adjoint of `a, b, ... = x` as a structure like `x`."""
     if isinstance(x, list):
         return list(parts)
@@ -616,7 +616,7 @@ def attribute(x, name):
     return getattr(x, name)
 
 
-def attribute_adjoint(g, x, name):
+def attribute_back(g, x, name):
     """The adjoint of `y = x.name`: the derivative of `x` holding `g` at that attribute."""
     if _is_zero(g):
         return 0.0
@@ -649,7 +649,7 @@ def as_tuple(seq):
     return tuple(seq)
 
 
-def as_tuple_adjoint(g, seq):
+def as_tuple_back(g, seq):
     return 0.0 if _is_zero(g) else list(g)
 
 
@@ -658,7 +658,7 @@ def unzip(pairs):
     return list(zip(*pairs))
 
 
-def unzip_adjoint(g, pairs):
+def unzip_back(g, pairs):
     """The adjoint of `unzip(pairs)`: `g` (a list of tuples, maybe partly 0.0) transposed back
     into the structure of `pairs`."""
     if _is_zero(g):

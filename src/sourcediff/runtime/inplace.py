@@ -77,7 +77,7 @@ def add_at(dx, g, x, index):
     count = _getrefcount(dx)   # (first: an argument being passed is one more reference)
     if type(x) is _ndarray and not _is_zero(g) and not isinstance(g, (list, tuple, dict)):
         if type(dx) is _ndarray and dx.shape == x.shape and _sole(
-                dx, count, np.result_type(dx.dtype, _adjoint_dtype(x), g)):
+                dx, count, np.result_type(dx.dtype, _back_dtype(x), g)):
             if type(index) is int or _is_basic_index(index):
                 dx[index] += g
             else:
@@ -86,7 +86,7 @@ def add_at(dx, g, x, index):
     return add(dx, unsubscript(g, x, index))
 
 
-def _adjoint_dtype(x):
+def _back_dtype(x):
     return np.result_type(x.dtype, np.float64) if x.dtype.kind in "biu" else x.dtype
 
 
@@ -372,19 +372,19 @@ def append_tangent(seq, seq_dot, item_dot):
     return list(seq_dot) + [item_dot]
 
 
-def append_adjoint_seq(g, seq):
+def append_back_seq(g, seq):
     if _is_zero(g):
         return 0.0
     return list(g[:len(seq)])
 
 
-def append_adjoint_item(g):
+def append_back_item(g):
     if _is_zero(g):
         return 0.0
     return g[-1]
 
 
-def sum_adjoint_list(g, seq):
+def sum_back_list(g, seq):
     """The adjoint of the builtin `sum(seq, start)` with respect to `seq`: each element gets
     `g` summed back to its own shape."""
     if _is_zero(g):
@@ -416,7 +416,7 @@ def keys(mapping):
     return list(mapping)
 
 
-def sequence_adjoint(g, x):
+def sequence_back(g, x):
     if isinstance(x, dict) or _is_zero(g):
         return 0.0
     if isinstance(x, (list, tuple, np.ndarray)):
@@ -442,7 +442,7 @@ def min_of(seq):
     return min(seq)
 
 
-def _pick_adjoint(g, seq, pick):
+def _pick_back(g, seq, pick):
     if _is_zero(g):
         return 0.0
     items = list(seq)
@@ -452,12 +452,12 @@ def _pick_adjoint(g, seq, pick):
     return out if not isinstance(seq, np.ndarray) else np.array(out)
 
 
-def max_of_adjoint(g, seq):
-    return _pick_adjoint(g, seq, max)
+def max_of_back(g, seq):
+    return _pick_back(g, seq, max)
 
 
-def min_of_adjoint(g, seq):
-    return _pick_adjoint(g, seq, min)
+def min_of_back(g, seq):
+    return _pick_back(g, seq, min)
 
 
 def max_of_tangent(t, seq):

@@ -113,7 +113,7 @@ def _reduce_pair(weights_of, name):
         out = np.sum(w * dx, axis=axes, keepdims=bool(keepdims))
         return out if np.ndim(out) else out[()]
 
-    adjoint.__name__ = adjoint.__qualname__ = f"{name}_adjoint"
+    adjoint.__name__ = adjoint.__qualname__ = f"{name}_back"
     tangent.__name__ = tangent.__qualname__ = f"{name}_tangent"
     return adjoint, tangent
 
@@ -133,8 +133,8 @@ def _nanextremum_weights(x, y, axes):
     return _tied(x == y, axes, _ftype(x))   # NaN never equals the result
 
 
-max_adjoint, max_tangent = _reduce_pair(_extremum_weights, "max")
-nanmax_adjoint, nanmax_tangent = _reduce_pair(_nanextremum_weights, "nanmax")
+max_back, max_tangent = _reduce_pair(_extremum_weights, "max")
+nanmax_back, nanmax_tangent = _reduce_pair(_nanextremum_weights, "nanmax")
 
 
 def _ptp_weights(x, y, axes):
@@ -143,7 +143,7 @@ def _ptp_weights(x, y, axes):
     return hi - lo
 
 
-ptp_adjoint, ptp_tangent = _reduce_pair(_ptp_weights, "ptp")
+ptp_back, ptp_tangent = _reduce_pair(_ptp_weights, "ptp")
 
 
 def _ddof(ddof, correction):
@@ -184,8 +184,8 @@ def _nanprod_weights(x, y, axes):
     return np.where(nan, 0, _prod_others(np.where(nan, 1, x), axes)).astype(_ftype(x))
 
 
-prod_adjoint, prod_tangent = _reduce_pair(_prod_weights, "prod")
-nanprod_adjoint, nanprod_tangent = _reduce_pair(_nanprod_weights, "nanprod")
+prod_back, prod_tangent = _reduce_pair(_prod_weights, "prod")
+nanprod_back, nanprod_tangent = _reduce_pair(_nanprod_weights, "nanprod")
 
 
 def _median_weights(x, y, axes):
@@ -207,10 +207,10 @@ def _median_weights(x, y, axes):
     return np.transpose(w.reshape(xt.shape), np.argsort(order))
 
 
-median_adjoint, median_tangent = _reduce_pair(_median_weights, "median")
+median_back, median_tangent = _reduce_pair(_median_weights, "median")
 
 
-def nansum_adjoint(g, x, axis=None, keepdims=False):
+def nansum_back(g, x, axis=None, keepdims=False):
     if _no_flow(g):
         return 0.0
     return np.where(np.isnan(x), 0, _unreduce(g, x, axis, keepdims)).astype(_ftype(g, x))
@@ -220,7 +220,7 @@ def nansum_tangent(dx, x, axis=None, keepdims=False):
     return np.sum(np.where(np.isnan(x), 0, dx), axis=axis, keepdims=bool(keepdims))
 
 
-def nanmean_adjoint(g, x, axis=None, keepdims=False):
+def nanmean_back(g, x, axis=None, keepdims=False):
     if _no_flow(g):
         return 0.0
     ok = ~np.isnan(x)
@@ -258,7 +258,7 @@ def _no_returned(returned):
                               "the sum of the weights separately")
 
 
-def average_adjoint_a(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
+def average_back_a(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
     _no_returned(returned)
     if _no_flow(g):
         return 0.0
@@ -266,7 +266,7 @@ def average_adjoint_a(g, a, y, axis=None, weights=None, returned=False, keepdims
     return _unreduce(g, a, axis, keepdims) * (w / total)
 
 
-def average_adjoint_weights(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
+def average_back_weights(g, a, y, axis=None, weights=None, returned=False, keepdims=False):
     _no_returned(returned)
     if _no_flow(g):
         return 0.0
@@ -298,7 +298,7 @@ def _rev_cumsum(g, axis):
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
-def cumsum_adjoint(g, x, axis=None):
+def cumsum_back(g, x, axis=None):
     if _no_flow(g):
         return 0.0
     if axis is None:
@@ -306,7 +306,7 @@ def cumsum_adjoint(g, x, axis=None):
     return _rev_cumsum(g, axis)
 
 
-def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
+def cumulative_sum_back(g, x, axis=None, include_initial=False):
     if _no_flow(g):
         return 0.0
     if axis is None:
@@ -334,7 +334,7 @@ def _cumprod_along(g, x, y, axis):
     return np.moveaxis(out, 0, axis)
 
 
-def cumprod_adjoint(g, x, y, axis=None):
+def cumprod_back(g, x, y, axis=None):
     if _no_flow(g):
         return 0.0
     x = np.asarray(x)
@@ -353,8 +353,8 @@ def _cumprod_carries(g, x):
     return carry
 
 
-def _cumprod_adjoint_parts(g, x, y, t, axis, wrt):
-    """The tangent of cumprod_adjoint(g, x, y, axis) along the tangent `t` of x (wrt="x") or
+def _cumprod_back_parts(g, x, y, t, axis, wrt):
+    """The tangent of cumprod_back(g, x, y, axis) along the tangent `t` of x (wrt="x") or
     of y (wrt="y"), from the loop form of the adjoint, so exact where x has zeros."""
     x = np.asarray(x)
     shape = x.shape
@@ -380,18 +380,18 @@ def _cumprod_adjoint_parts(g, x, y, t, axis, wrt):
     return np.reshape(np.moveaxis(out, 0, axis), shape)
 
 
-def cumprod_adjoint_dx(g, x, y, dx, axis=None):
-    """The tangent of `cumprod_adjoint(g, x, y, axis)` along the tangent `dx` of `x`."""
+def cumprod_back_dx(g, x, y, dx, axis=None):
+    """The tangent of `cumprod_back(g, x, y, axis)` along the tangent `dx` of `x`."""
     if _no_flow(g) or _no_flow(dx):
         return 0.0
-    return _cumprod_adjoint_parts(g, x, y, dx, axis, "x")
+    return _cumprod_back_parts(g, x, y, dx, axis, "x")
 
 
-def cumprod_adjoint_dy(g, x, y, dy, axis=None):
-    """The tangent of `cumprod_adjoint(g, x, y, axis)` along the tangent `dy` of `y`."""
+def cumprod_back_dy(g, x, y, dy, axis=None):
+    """The tangent of `cumprod_back(g, x, y, axis)` along the tangent `dy` of `y`."""
     if _no_flow(g) or _no_flow(dy):
         return 0.0
-    return _cumprod_adjoint_parts(g, x, y, dy, axis, "y")
+    return _cumprod_back_parts(g, x, y, dy, axis, "y")
 
 
 def _cumprod_tangent_along(dx, x, y, axis):
@@ -419,7 +419,7 @@ def tri_back(g, m, k=0, lower=True):
     return unbroadcast(np.tril(g, k) if lower else np.triu(g, k), m)
 
 
-def diff_adjoint(g, x, n=1, axis=-1):
+def diff_back(g, x, n=1, axis=-1):
     if _no_flow(g):
         return 0.0
     for _ in range(n):
@@ -460,7 +460,7 @@ def _trapezoid_weights(f, x, dx, axis):
     return np.moveaxis(w, 0, axis)
 
 
-def trapezoid_adjoint_f(g, f, x=None, dx=1.0, axis=-1):
+def trapezoid_back_f(g, f, x=None, dx=1.0, axis=-1):
     if _no_flow(g):
         return 0.0
     w = _trapezoid_weights(f, x, dx, axis)
@@ -481,7 +481,7 @@ def _trapezoid_x_partial(f, x, axis):
     return np.moveaxis(w, 0, axis)
 
 
-def trapezoid_adjoint_x(g, f, x, axis=-1):
+def trapezoid_back_x(g, f, x, axis=-1):
     if _no_flow(g):
         return 0.0
     full = np.expand_dims(g, axis) * _trapezoid_x_partial(f, x, axis)

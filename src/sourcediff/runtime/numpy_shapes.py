@@ -26,7 +26,7 @@ def _memory_positions(x, order):
     return np.ravel(idx, order=order)
 
 
-def reshape_adjoint(g, x, order="C"):
+def reshape_back(g, x, order="C"):
     if _no_flow(g):
         return 0.0
     order = _layout_order(x, order or "C")
@@ -38,7 +38,7 @@ def reshape_tangent(dx, x, y, order="C"):
     return np.reshape(np.broadcast_to(dx, np.shape(x)), np.shape(y), order=order)
 
 
-def ravel_adjoint(g, x, order="C"):
+def ravel_back(g, x, order="C"):
     if _no_flow(g):
         return 0.0
     if order in ("C", None):
