@@ -440,6 +440,45 @@ def plain_call_may_write_a_number(x):
     return np.sum(b * x) * t
 
 
+# fuzzer 709:1732: a plain call (no derivative flows through it) writes into an argument a
+# view of which the adjoint reads; forward mode over the restore (second derivatives) missed it,
+# as the optimizer dropped `_sd.put_back` as if it had no effect
+def _damp(a):
+    a *= 1.0 + 0.3 * np.tanh(a)
+
+
+def helper_writes_an_inactive_argument_after_a_view(x, a):
+    v = a[1:]
+    u = 0.5 * np.tanh(v @ (x * np.ones((2, 3))))
+    _damp(a)
+    return 0.9 * np.sum(u)
+
+
+# a plain call writes in place into an array a list argument holds: the restore must put the
+# array's elements back, not only the list's slots (was a wrong first derivative)
+def _double_first(items):
+    items[0] *= 2.0
+
+
+def helper_writes_an_array_inside_a_list(x, items):
+    p = items[0]
+    u = np.sum(np.sin(p * x))
+    _double_first(items)
+    return u + np.sum(items[0] * x)
+
+
+def _scale_entry(d):
+    d["w"] *= 1.5
+    d["k"] = 2.0
+
+
+def helper_writes_an_array_inside_a_dict(x, d):
+    w = d["w"]
+    u = np.sum(np.cos(w * x)) * d["k"]
+    _scale_entry(d)
+    return u + np.sum(d["w"] * x) * d["k"]
+
+
 # fuzzer 506:1002: a 0-d view (`r[..., 0]` of a row) written in place; its adjoint is a number
 def zero_d_view_augmented(x):
     b = x * np.ones((2, 3))
@@ -475,6 +514,12 @@ def builtin_max_returns_a_view(x, c):
 CASES = [
     Case(builtin_max_returns_a_view, (np.array([0.3, 1.2, -0.4]), 0.2), wrt=(0, 1)),
     Case(plain_call_may_write_a_number, (_normal(2, 3),)),
+    Case(helper_writes_an_inactive_argument_after_a_view,
+         (np.array([0.7, -0.2, 0.4]), np.array([-0.5, 0.8, -1.4]))),
+    Case(helper_writes_an_array_inside_a_list,
+         (np.array([0.7, -0.3, 1.1]), [np.array([0.5, -1.0, 2.0]), np.array([1.0])])),
+    Case(helper_writes_an_array_inside_a_dict,
+         (np.array([0.7, -0.3]), {"w": np.array([0.4, -1.2]), "k": 0.5})),
     Case(zero_d_view_augmented, (0.7,)),
     Case(early_return_after_a_slice_write, (_normal(2), 0.7), wrt=(0, 1),
          id="early_return_after_a_slice_write_taken"),

@@ -58,7 +58,10 @@ SECOND = [c for c in CASES if isinstance(c.wrt, int) and isinstance(c.args[c.wrt
 # a helper that writes into its argument: its adjoint sweep restores the caller's array in
 # place, which forward mode over that code cannot follow, so second derivatives are refused
 IN_PLACE_HELPERS = {"helper_normalizes_in_place", "helper_result_and_argument",
-                    "helper_writes_element", "helper_with_a_reserved_parameter_name_wrt_x"}
+                    "helper_writes_element", "helper_with_a_reserved_parameter_name_wrt_x",
+                    # the restore of a container argument (its slots and the arrays in them)
+                    "helper_writes_an_array_inside_a_list",
+                    "helper_writes_an_array_inside_a_dict"}
 REFUSED_SECOND = [c for c in SECOND if c.name in IN_PLACE_HELPERS]
 SECOND = [c for c in SECOND if c.name not in IN_PLACE_HELPERS]
 
@@ -88,6 +91,20 @@ def test_hessian_matches_fd_of_gradient(sd, case):
                          for k in range(x.size)]).reshape(x.shape + x.shape)
     assert_close(hessian, expected, rtol=1e-5, atol=1e-5)
     _unchanged(args, case.args)
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+def test_mixed_second_derivative_through_a_plain_call_that_writes_a_viewed_argument(sd, optimize):
+    """d/da of grad_x f, where `a` is not differentiated in the gradient, so the helper that
+    writes into it is called plainly and the adjoint sweep puts `a` back; forward mode over the
+    gradient must carry `a`'s tangent (and its view's) through that restore."""
+    from corpus_aliasing import helper_writes_an_inactive_argument_after_a_view as f
+    x, a = np.array([0.7, -0.2, 0.4]), np.array([-0.5, 0.8, -1.4])
+    gradient = sd.grad(f, wrt=0, optimize=optimize)
+    mixed = sd.jacobian(gradient, wrt=1)(x.copy(), a.copy())
+    expected = np.stack([central_fd(lambda x_, a_, k=k: float(gradient(x_, a_.copy())[k]),
+                                    (x, a), 1) for k in range(x.size)])
+    assert_close(mixed, expected, rtol=1e-6, atol=1e-8)
 
 
 def _marker_line(fn):

@@ -518,3 +518,22 @@ def test_the_command_line_prints_the_same_program(tmp_path, capsys):
         assert cli.main(["show", f"{path}:f", "--dump-after", stage]) == 0
         out, _ = capsys.readouterr()
         assert out == cli.dump_after(func, stage, ["x"]) + "\n", stage
+
+
+# ---- the optimizer ------------------------------------------------------------------------------
+def test_the_optimizer_keeps_a_helper_that_writes_its_argument_and_reads_before_it():
+    """`_sd.put_back(a, s)` writes into `a` (its result means nothing): it stays, and a read of
+    `a` computed before it is not folded into a later use, past the write."""
+    import gast
+
+    from sourcediff.passes.optimize import optimize
+    tree = gast.parse(textwrap.dedent("""
+        def g(a, s):
+            t1 = a[0] * 2.0
+            t2 = _sd.put_back(a, s)
+            t3 = t1 + 1.0
+            return t3
+    """))
+    text = ast.unparse(gast.gast_to_ast(optimize(tree.body[0])))
+    assert "_sd.put_back(a, s)" in text
+    assert text.index("a[0] * 2.0") < text.index("_sd.put_back(a, s)"), text

@@ -261,12 +261,7 @@ class Unit:
         if self.mutated_params(func) and not getattr(func, "__sourcediff_generated__", False):
             # its adjoint sweep puts back, in place, what it overwrote in the caller's array:
             # forward mode over this code (a second derivative) cannot follow that
-            self.mutating_callees.append(an.error(
-                UnsupportedSyntaxError,
-                f"a second derivative through {func.__name__}, which writes into its "
-                "argument in place, is not supported", stmt,
-                hint=f"let {func.__name__} build a new array (`a = a * s` instead of "
-                     "`a *= s`) to take higher derivatives"))
+            self.refuse_higher_order(an, stmt, func)
         key = ("reverse", func, tuple(p for p, _ in active), kinds)
         callee = self.variants.get(key)
         if callee is None:
@@ -276,6 +271,17 @@ class Unit:
             self.variants[key] = callee
             self.queue.append((key, callee, params, kinds))
         return Callee(fwd=callee.fwd, bwd=callee.bwd, args=args, active=active)
+
+    def refuse_higher_order(self, an, stmt, func):
+        """Differentiating this unit's code again must refuse: at `stmt`, `func` writes into
+        an argument in place and the adjoint sweep puts it back in a way forward mode cannot
+        follow."""
+        self.mutating_callees.append(an.error(
+            UnsupportedSyntaxError,
+            f"a second derivative through {func.__name__}, which writes into its "
+            "argument in place, is not supported", stmt,
+            hint=f"let {func.__name__} build a new value (`a = a * s` instead of "
+                 "`a *= s`) to take higher derivatives"))
 
     def forward_call(self, an, stmt, op, force=False):
         if op.kind == "derivative":

@@ -22,6 +22,7 @@ import types
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .. import ir, rules, runtime, tape
 from .. import nodes as N
@@ -436,6 +437,9 @@ _SCALAR_FUNCS = {id(f) for f in (builtins.len, builtins.int, builtins.float, bui
 # builtins whose result is of their arguments' kind: `abs` of an array is an array, and `max(a,
 # b)` is `a` or `b` itself (a 0-d array stays one)
 _OPERANDS_KIND = {id(f) for f in (builtins.abs, builtins.max, builtins.min)}
+# reductions of a whole array (called with the array alone): a NumPy scalar, never written into
+_WHOLE_REDUCTIONS = {id(f) for f in (np.sum, np.mean, np.prod, np.max, np.min, np.amax,
+                                     np.amin, np.std, np.var)}
 
 
 def _same(values):
@@ -460,9 +464,10 @@ def _fixpoint(sites, evaluate, known, join=_join_sites):
     return known
 
 
-def kinds(body, classify, param_kinds, strict=False):
+def kinds(body, classify, param_kinds, strict=False, rebinds=frozenset()):
     """name -> 'scalar' | 'array' | 'container' for names whose kind is known (with `strict`,
-    the same at every definition; else a scalar-or-array name counts as an array)."""
+    the same at every definition; else a scalar-or-array name counts as an array). `rebinds`:
+    ids of statements that rebind a name to the same object (after a call wrote into it)."""
     sites = {}
     for targets, value, stmt in assignments(body):
         for t in targets:
@@ -470,7 +475,8 @@ def kinds(body, classify, param_kinds, strict=False):
     known = {}
     for name, kind in param_kinds.items():
         sites.setdefault(name, []).append(("param", kind, False))
-    _fixpoint(sites, lambda name, d: _site_kind(d[0], d[1], d[2], classify, known), known,
+    _fixpoint(sites, lambda name, d: BOTTOM if id(d[1]) in rebinds else
+              _site_kind(d[0], d[1], d[2], classify, known), known,
               join=_join_strictly if strict else _join_sites)
     return {n: k for n, k in known.items() if k in (SCALAR, ARRAY, CONTAINER)}
 
@@ -495,6 +501,8 @@ def _site_kind(value, stmt, unpack, classify, known):
         rule = op.rule
         if getattr(rule.func, "__module__", None) == "math" or id(rule.func) in _SCALAR_FUNCS:
             return SCALAR
+        if id(rule.func) in _WHOLE_REDUCTIONS and _whole(op, rule):
+            return SCALAR
         if id(rule.func) in _SAME_KIND:   # the same object as (or like) its first argument
             return _atom_kind(op.args[rule.params[0]], known)
         if rule.func is runtime.append:
@@ -512,6 +520,16 @@ def _site_kind(value, stmt, unpack, classify, known):
         if value.func.id == "len":
             return SCALAR
     return TOP
+
+
+def _whole(op, rule):
+    """Whether a reduction's call reduces its whole array to one number: every argument after
+    the array a constant, with no axis, no `out` and no `keepdims=True`."""
+    rest = {p: a for p, a in op.args.items() if p != rule.params[0]}
+    if not all(isinstance(a, gast.Constant) for a in rest.values()):
+        return False
+    return all(rest[p].value is None or rest[p].value is False
+               for p in ("axis", "out", "keepdims") if p in rest)
 
 
 def shape_classes(body, classify, params, known_kinds):

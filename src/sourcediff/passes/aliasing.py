@@ -136,6 +136,8 @@ class Sharing:
     holds: set = field(default_factory=set)       # (container name, item name)
     includes: set = field(default_factory=set)    # (container, container whose items it has)
     written: set = field(default_factory=set)
+    # `x = t[k]` after a call `t = h(x)` that may write into x: the same object, its kind kept
+    rebinds: set = field(default_factory=set)     # ids of those statements
 
     def same(self, name):
         return self.classes.members(name) if name in self.classes.parent else {name}
@@ -457,7 +459,9 @@ class Rewrite:
         for k, atom in enumerate(mutated, start=1):
             if not isinstance(atom, gast.Name):
                 continue
-            out.append(N.assign(atom.id, N.subscript(N.name(results), N.const(k)), line))
+            rebind = N.assign(atom.id, N.subscript(N.name(results), N.const(k)), line)
+            self.info.rebinds.add(id(rebind))
+            out.append(rebind)
             out += self.updates(stmt, atom.id)
         return out
 

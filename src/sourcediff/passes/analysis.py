@@ -82,7 +82,7 @@ class Analysis:
         self.activity = activity(self.body, self.classify, self.wrt, self.output, self.params)
         # the tape carries tangents inside it; it never has a derivative of its own
         self.active = self.activity.active - {tape.TAPE}
-        self.kinds = kinds(self.body, self.classify, known)
+        self.kinds = kinds(self.body, self.classify, known, rebinds=self.sharing.rebinds)
         self.reassigned = ir.assigned_names(self.body)
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)

@@ -31,7 +31,7 @@ from collections import Counter
 
 import gast
 
-from .. import ir, tape
+from .. import ir, runtime, tape
 from .. import nodes as N
 
 PURE_ROOTS = {"_sd", "np", "_np", "math", "_math"}
@@ -74,10 +74,16 @@ def _pure(value):
             if isinstance(func, gast.Name) and func.id in PURE_BUILTINS:
                 continue
             if isinstance(func, gast.Attribute) and isinstance(root, gast.Name) and \
-                    root.id in PURE_ROOTS:
+                    root.id in PURE_ROOTS and not _writes_arguments(root.id, func):
                 continue
             return False
     return True
+
+
+def _writes_arguments(root, func):
+    """Whether `func` is a runtime helper that writes into its arguments (`_sd.put_back`)."""
+    return root == "_sd" and getattr(getattr(runtime, func.attr, None), "writes_arguments",
+                                     False)
 
 
 def propagate_copies(fn):

@@ -158,9 +158,10 @@ class Reverse:
                 index = N.call("_sd.whole_index", [N.name(name)])
                 marker = N.assign(N.store_subscript(N.name(name), index), tape.pop(),
                                   stmt.lineno)
-            else:   # a list, a dict, or (where the kind is unknown) a number
+            else:   # a container, or a value of unknown kind
                 marker = N.expr(N.call("_sd.put_back", [N.name(name), tape.pop()]),
                                 stmt.lineno)
+                self.unit.refuse_higher_order(self.an, stmt, self.an.classify(stmt.value).func)
             self.mark(marker, (id(stmt), ("call", name)))
             self.reads.add(name)
             code.append(marker)
@@ -475,9 +476,12 @@ class Reverse:
                 self.save(stmt, name, maybe, defined, out)
             for name in self.plain_writes(stmt):   # the adjoint sweep restores these
                 self.pushed.add((id(stmt), ("call", name)))
-                copy_of = N.call("_sd.snapshot", [N.name(name),
-                                                  N.call("_sd.whole_index", [N.name(name)])])
-                out.append(tape.push(copy_of, stmt.lineno))
+                if self.an.kinds.get(name) == ARRAY:
+                    saved = N.call("_sd.snapshot", [N.name(name), N.call(
+                        "_sd.whole_index", [N.name(name)])])
+                else:   # a container: its slots and what the objects in them hold
+                    saved = N.call("_sd.contents", [N.name(name)])
+                out.append(tape.push(saved, stmt.lineno))
             out.append(self.primal(stmt))
             maybe.update(names)
             defined.update(names)

@@ -143,8 +143,8 @@ rule(rt.augmented, "value, container=None",
      tangent={"value": "d[value]"},
      static="container")
 nondifferentiable(rt.is_mutable, rt.whole_index)
-# restores only what a plain call (no derivative flows through it) wrote into
-nondifferentiable(rt.put_back)
+# save and restore only what a plain call (no derivative flows through it) wrote into
+nondifferentiable(rt.contents, rt.put_back)
 
 # ---- second derivatives through the list and reduction helpers of the rule table
 rule(rt.sum_back_list, "g, seq",

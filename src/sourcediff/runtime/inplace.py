@@ -1,9 +1,9 @@
 """The runtime's in-place semantics (see passes/aliasing.py): what generated code calls to
 write into arrays, lists and dicts and to undo those writes in the adjoint sweep (`snapshot`,
-`add_at`, `zero_at`, `put_back`), to keep every name that shares a written buffer up to date
-(`alias_update` and its derivatives, which find at run time which elements really overlap),
-to copy values the caller must not see change (`copy_value`), and the list helpers (`append`,
-`sequence`, `max_of`, ...). NumPy and the core only.
+`add_at`, `zero_at`, `contents`, `put_back`), to keep every name that shares a written
+buffer up to date (`alias_update` and its derivatives, which find at run time which elements
+really overlap), to copy values the caller must not see change (`copy_value`), and the list
+helpers (`append`, `sequence`, `max_of`, ...). NumPy and the core only.
 """
 
 from __future__ import annotations
@@ -152,15 +152,72 @@ def whole_index(x):
     return slice(None) if isinstance(x, list) else None
 
 
-def put_back(x, old):
-    """Write `old` (what `snapshot(x, whole_index(x))` saved) back into `x` in place."""
+def writes_arguments(fn):
+    """Mark a helper that changes an argument in place and whose result means nothing: the
+    optimizer must neither drop a call to it nor move a read of that argument (or a view of
+    it) past the call."""
+    fn.writes_arguments = True
+    return fn
+
+
+def contents(x, memo=None):
+    """Everything a plain call (no derivative flows through it) may change in place in its
+    argument `x`, for `put_back`: an array's elements; a list's or a dict's slots (the objects
+    themselves) and, recursively, those objects' contents; a tuple's items' contents; a
+    record's fields. None for what cannot change (numbers, strings)."""
+    memo = {} if memo is None else memo
+    if id(x) in memo:
+        return memo[id(x)]
     if isinstance(x, np.ndarray):
-        x[...] = old
-    elif isinstance(x, list):
-        x[:] = old
+        return x.copy()
+    memo[id(x)] = None   # (a cycle back to `x` restores nothing more)
+    if isinstance(x, list):
+        return _Saved(list(x), [contents(v, memo) for v in x])
+    if isinstance(x, dict):
+        return _Saved(dict(x), {k: contents(v, memo) for k, v in x.items()})
+    if isinstance(x, tuple):
+        return _Saved(None, [contents(v, memo) for v in x])
+    fields = record_fields(x)
+    if fields:
+        return _Saved(fields, {k: contents(v, memo) for k, v in fields.items()})
+    return None
+
+
+class _Saved:
+    """A container's slots (None for a tuple, which has no slots to write) and the contents
+    of the objects in them, as `contents` found them."""
+
+    __slots__ = ("slots", "inner")
+
+    def __init__(self, slots, inner):
+        self.slots, self.inner = slots, inner
+
+
+@writes_arguments
+def put_back(x, saved):
+    """Write back into `x`, in place, what `contents(x)` saved: every object that shares a
+    buffer or is held by `x` sees its old value again."""
+    if saved is None:
+        return
+    if isinstance(x, np.ndarray):
+        x[...] = saved
+        return
+    slots = saved.slots
+    if isinstance(x, list):
+        x[:] = slots
+        items = zip(slots, saved.inner, strict=True)
     elif isinstance(x, dict):
         x.clear()
-        x.update(old)
+        x.update(slots)
+        items = ((slots[k], c) for k, c in saved.inner.items())
+    elif isinstance(x, tuple):
+        items = zip(x, saved.inner, strict=True)
+    else:
+        for name, value in slots.items():
+            object.__setattr__(x, name, value)   # frozen dataclasses too
+        items = ((slots[k], c) for k, c in saved.inner.items())
+    for item, inner in items:
+        put_back(item, inner)
 
 
 def alias_update(a, n):
