@@ -479,6 +479,28 @@ def helper_writes_an_array_inside_a_dict(x, d):
     return u + np.sum(d["w"] * x) * d["k"]
 
 
+# a helper writes in place into an array a list argument holds, and the caller reads that array
+# again through another name; a helper that only puts a new value in a slot is exact
+def helper_doubles_a_held_array_read_later(x):
+    items = [x * 1.0, x * 2.0]
+    p = items[0]
+    u = np.sum(np.sin(p * x))
+    _double_first(items)
+    return u + np.sum(items[0] * items[1])
+
+
+def _set_first(items, v):
+    items[0] = v
+
+
+def helper_replaces_a_slot_whose_old_value_is_read(x):
+    items = [x * 1.0, x * 2.0]
+    p = items[0]
+    u = np.sum(np.sin(p * x))
+    _set_first(items, 3.0 * x)
+    return u + np.sum(items[0] * p)
+
+
 # fuzzer 506:1002: a 0-d view (`r[..., 0]` of a row) written in place; its adjoint is a number
 def zero_d_view_augmented(x):
     b = x * np.ones((2, 3))
@@ -514,6 +536,8 @@ def builtin_max_returns_a_view(x, c):
 CASES = [
     Case(builtin_max_returns_a_view, (np.array([0.3, 1.2, -0.4]), 0.2), wrt=(0, 1)),
     Case(plain_call_may_write_a_number, (_normal(2, 3),)),
+    Case(helper_doubles_a_held_array_read_later, (np.array([0.3, -0.7]),)),
+    Case(helper_replaces_a_slot_whose_old_value_is_read, (np.array([0.3, -0.7]),)),
     Case(helper_writes_an_inactive_argument_after_a_view,
          (np.array([0.7, -0.2, 0.4]), np.array([-0.5, 0.8, -1.4]))),
     Case(helper_writes_an_array_inside_a_list,
@@ -613,7 +637,15 @@ def sorts_in_place(x):
     return np.sum(y * np.arange(3.0))
 
 
+def helper_writes_a_held_array_seen_by_another_name(x):
+    items = [x * 1.0, x * 2.0]
+    p = items[0]
+    _double_first(items)  # refused
+    return np.sum(p * x)
+
+
 REFUSED = [
+    (helper_writes_a_held_array_seen_by_another_name, (0.5,)),
     (writes_into_a_module_array, (0.5,)),
     (pops_a_list, (0.5,)),
     (sorts_in_place, (_normal(3),)),

@@ -64,6 +64,8 @@ class Unit:
         self.deps = []                 # (globals, name, object) the derivative relies on
         self.prepared = {}
         self.mutated = {}              # user function -> parameters it may write into
+        self.item_writes = {}          # (function, argument kinds) -> parameters into whose
+                                       # items it may write
         self.mutating_callees = []     # errors for a derivative of this unit's code
 
     # ---- services for the generators
@@ -126,6 +128,33 @@ class Unit:
             if found == self.mutated[func]:
                 return found
             self.mutated[func] = found
+
+    def item_written_args(self, stmt, op, kind):
+        """The argument atoms of the call `stmt` bound to parameters into whose items (what a
+        container holds) the callee may write in place; `kind(name)`: the caller's kinds."""
+        func = op.func
+        try:
+            params, args = self.call_atoms(op)
+        except TypeError:
+            return []
+        kinds = tuple(kind(a.id) if isinstance(a, gast.Name) else None for a in args)
+        found = self.item_writes.get((func, kinds))
+        if found is None:
+            try:
+                tree, src, _ = self.prepare(func)
+            except SourceDiffError:
+                found = params
+            else:
+                here = getattr(src, "renames", {})
+                classify = Classifier(src, local_names(tree))
+                found = aliasing.mutated_params(
+                    src, tree, classify, self.mutated_args, items_only=True,
+                    param_kinds={here.get(p, p): k for p, k in zip(params, kinds, strict=True)
+                                 if k is not None})
+                back = {h: user for user, h in here.items()}
+                found = [back.get(p, p) for p in found]
+            self.item_writes[(func, kinds)] = found
+        return [a for p, a in zip(params, args, strict=True) if p in found]
 
     def plain_call(self, an, stmt):
         """`stmt` as the primal runs it. A call to a user function that may write into its

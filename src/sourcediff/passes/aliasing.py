@@ -366,6 +366,7 @@ class Rewrite:
     live: dict
     bound: dict
     call_outputs: object
+    item_writes: object = None   # (stmt, op, kind) -> arguments into whose items it may write
     inits: set = field(default_factory=set)
 
     def kind(self, name):
@@ -396,6 +397,7 @@ class Rewrite:
             if op.kind == "call":
                 mutated = self.call_outputs(stmt, op)
                 if mutated:
+                    self.refuse_item_writes(stmt, op)
                     return self.mutating_call(stmt, target.id, mutated)
         return [stmt]
 
@@ -450,6 +452,32 @@ class Rewrite:
         return [N.assign(test, N.call("_sd.is_mutable", [N.name(name)]), line),
                 N.if_(N.name(test), inplace, rebind, line)]
 
+    def refuse_item_writes(self, stmt, op):
+        """A call that may write in place into what an argument holds (`items[0] *= 2.0` in
+        the callee), while another name holding one of those items is read later: the alias
+        updates follow writes into an argument's own buffer, not into its items, so refuse."""
+        if self.item_writes is None:
+            return
+        live = self.live.get(id(stmt), set())
+        for atom in self.item_writes(stmt, op, self.kind):
+            if not isinstance(atom, gast.Name) or self.kind(atom.id) in (ARRAY, SCALAR):
+                continue
+            held, todo = set(), [atom.id]
+            while todo:
+                for item in self.info.items(todo.pop()) - held:
+                    held |= self.info.same(item)
+                    todo.append(item)
+            readers = sorted((held & live) - self.info.of(atom.id) - {TAPE})
+            if readers:
+                name = getattr(op.func, "__name__", "the function")
+                raise self.src.error(
+                    UnsupportedSyntaxError,
+                    f"{name} may write in place into a value `{atom.id}` holds, and "
+                    f"`{readers[0]}`, which may be that value, is read afterwards; sourcediff "
+                    "follows writes into an argument, not into what it holds", stmt,
+                    hint=f"pass a copy (`{readers[0]}.copy()` into `{atom.id}`), or let "
+                         f"{name} return the new value instead of writing into it")
+
     def mutating_call(self, stmt, name, mutated):
         """`t = h(x)` where h may write into x: h returns (value, x's final value, ...)."""
         line = stmt.lineno
@@ -466,10 +494,12 @@ class Rewrite:
         return out
 
 
-def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_params=()):
+def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_params=(),
+            item_writes=None):
     """Apply the pass to the normalized function `tree` (see the module doc); returns the
     `Sharing` it found. `mutated_params`: the parameters whose final values this function must
-    return as extra outputs (it is a callee that may write into them)."""
+    return as extra outputs (it is a callee that may write into them); `item_writes(stmt, op)`:
+    the arguments into whose items a user call may write in place."""
     body = tree.body[:-1]
     ret = tree.body[-1]
     head = []
@@ -488,16 +518,20 @@ def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_par
     info = sharing(body, classify, kinds.get, call_outputs, src.resolve)
     live = liveness(body, ir.reads_of(ret))
     bound = definitely_bound(body, set(params))
-    pass_ = Rewrite(src, namer, classify, kinds, info, live, bound, call_outputs)
+    pass_ = Rewrite(src, namer, classify, kinds, info, live, bound, call_outputs, item_writes)
     body = pass_.block(body)
     inits = [N.assign(n, N.const(None), tree.lineno) for n in sorted(pass_.inits)]
     tree.body = inits + body + [ret]
     return info
 
 
-def mutated_params(src, tree, classify, call_outputs):
+def mutated_params(src, tree, classify, call_outputs, items_only=False, param_kinds=None):
     """The parameters a function may write into (kind-blind: its callers' arguments are not
-    known yet): those sharing a class with a name written in place or augmented."""
+    known yet): those sharing a class with a name written in place or augmented. With
+    `items_only`, those into whose items (the values a container holds) it may write, for the
+    parameter kinds `param_kinds` ({parameter: kind}; a container's items are not views)."""
     params = ir.param_names(tree)
-    info = sharing(tree.body[:-1], classify, lambda name: None, call_outputs, src.resolve)
-    return [p for p in params if any(p in info.of(w) for w in info.written)]
+    info = sharing(tree.body[:-1], classify, (param_kinds or {}).get, call_outputs,
+                   src.resolve)
+    return [p for p in params if any(p in info.of(w) and not (items_only and p in info.same(w))
+                                     for w in info.written)]

@@ -70,8 +70,9 @@ class Analysis:
         known = {p: k for p, k in param_kinds.items() if k is not None}
         before = kinds(tree.body[:-1], self.classify, known, strict=True)
         call_outputs = calls.mutated_args if calls is not None else (lambda stmt, op: [])
+        item_writes = calls.item_written_args if calls is not None else None
         self.sharing = aliasing.rewrite(fs, tree, namer, self.classify, before, self.params,
-                                        call_outputs, extra_outputs)
+                                        call_outputs, extra_outputs, item_writes)
         self.locals = local_names(tree)
         self.classify = Classifier(fs, self.locals)
         ret = tree.body[-1]
