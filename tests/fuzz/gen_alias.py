@@ -225,15 +225,37 @@ class AliasMaker:
         ty = c.params[0][1]
         names = scope.of_type(ty)
         pre = []
-        if not names:
+        if not names and ty.kind == "list":
+            pre = self._list_of_arrays(ty)
+            names = [scope.defined[-1]]
+        elif not names:
             pre = g.assign_new(scope, ty, prefix="b")
             names = [scope.defined[-1]]
         name = g.pick(names)
         scope.escape({name})
+        if ty.kind == "list" and g.chance(0.6):   # a name for an array the helper may write
+            p = scope.names.fresh("p")
+            scope.add(p, ty.elem)
+            scope.escape({p})
+            pre.append(Line(f"{p} = {name}[{g.pick([0, -1])}]", [], ["alias:helper-write-items"]))
         call = g.call(scope, c, 1, args={0: leaf(name, ty)})
         t = scope.names.fresh("t")
         scope.add(t, c.ret)
         return pre + [Line(f"{t} = {{0:b}}", [call], ["alias:helper-write"])]
+
+    def _list_of_arrays(self, ty):
+        """``ws = [a, b]`` of arrays of ``ty``'s element type (made when none is live)."""
+        g, scope = self.g, self.scope
+        pre = []
+        arrays = scope.of_type(ty.elem)
+        if not arrays:
+            pre = g.assign_new(scope, ty.elem, prefix="b")
+            arrays = [scope.defined[-1]]
+        items = [g.pick(arrays) for _ in range(ty.length)]
+        ws = scope.names.fresh("ws")
+        scope.escape(items)
+        scope.add(ws, ty)
+        return pre + [Line(f"{ws} = [{', '.join(items)}]", [], ["alias:helper-write-items"])]
 
     def list_alias(self):
         """``q = p; q.append(e)``: both names see the longer list."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .program import Expr, Function, If, Line, Param, Raw, leaf
 from .scope import Callee, Scope
-from .typesys import FLOAT, Ty, arr
+from .typesys import FLOAT, Ty, arr, list_of
 
 
 def _module_name(g, prefix):
@@ -91,10 +91,21 @@ def make_recursive(g):
 
 def make_mutating_helper(g):
     """A helper that writes into its array parameter and returns it (or a value of it):
-    ``def hm(a): a /= 3.0 + np.sum(a * a); return a``."""
+    ``def hm(a): a /= 3.0 + np.sum(a * a); return a``; with ``containers``, sometimes one that
+    writes into the arrays a list parameter holds, or into its slots:
+    ``def hm(ws): ws[0] *= 1.0 + 0.3 * np.tanh(ws[0]); return np.sum(ws[-1])``."""
     name = _module_name(g, "hm")
     shape = g.pick([(3,), (2, 3)])
     ty = arr(*shape)
+    if g.on("containers") and g.chance(0.35):
+        write = g.pick(["ws[0] *= 1.0 + 0.3 * np.tanh(ws[0])", "ws[-1] += np.sin(ws[0])",
+                        "ws[0][...] = np.tanh(ws[1])", "ws[0] = np.sin(ws[1])"])
+        ret, value = g.pick([(FLOAT, "np.sum(ws[0])"), (ty, "0.5 * ws[-1]")])
+        body = [Line(write, [], ["alias:helper-write-items"]), Line(f"return {value}")]
+        fn = Function(name, [Param("ws")], body, frozenset({"alias:helper-write-items"}))
+        g.add_block(fn, Callee(name, [("ws", list_of(ty, 2), None, False)], ret, mutates=(0,),
+                               tag="alias:helper-write-items"))
+        return
     write = g.pick(["a /= 3.0 + np.sum(a * a)", "a *= 1.0 + 0.3 * np.tanh(a)",
                     "a[0] = np.sin(a[-1])", "a += np.sin(a)", "a[:] = np.tanh(a)"])
     ret, value = g.pick([(ty, "a"), (ty, "0.5 * a"), (FLOAT, "np.sum(a)")])
