@@ -501,6 +501,29 @@ def helper_replaces_a_slot_whose_old_value_is_read(x):
     return u + np.sum(items[0] * p)
 
 
+# NumPy calls that write into an argument: np.add.at / np.subtract.at accumulate over repeated
+# indices (through every view), and a ufunc's output given positionally is `out=` (each was a
+# gradient that ignored the write)
+def scatter_add_through_a_view(x):
+    y = x * 1.0
+    v = y[1:]
+    np.add.at(y, [0, 0, 2], np.sin(x[:3]))
+    return np.sum(v * x[1:]) + np.sum(y * y)
+
+
+def scatter_subtract_2d(x):
+    y = np.ones((2, 2)) * x[0]
+    np.subtract.at(y, (np.array([0, 0, 1]), np.array([1, 1, 0])), x[1:] ** 2)
+    return np.sum(y * y)
+
+
+def ufunc_output_given_positionally(x):
+    y = x * 1.0
+    v = y[::-1]
+    np.sin(y, y)
+    return np.sum(v * x)
+
+
 # fuzzer 506:1002: a 0-d view (`r[..., 0]` of a row) written in place; its adjoint is a number
 def zero_d_view_augmented(x):
     b = x * np.ones((2, 3))
@@ -536,6 +559,9 @@ def builtin_max_returns_a_view(x, c):
 CASES = [
     Case(builtin_max_returns_a_view, (np.array([0.3, 1.2, -0.4]), 0.2), wrt=(0, 1)),
     Case(plain_call_may_write_a_number, (_normal(2, 3),)),
+    Case(scatter_add_through_a_view, (_normal(4),)),
+    Case(scatter_subtract_2d, (_normal(4),)),
+    Case(ufunc_output_given_positionally, (_normal(4),)),
     Case(helper_doubles_a_held_array_read_later, (np.array([0.3, -0.7]),)),
     Case(helper_replaces_a_slot_whose_old_value_is_read, (np.array([0.3, -0.7]),)),
     Case(helper_writes_an_inactive_argument_after_a_view,
@@ -631,6 +657,38 @@ def pops_a_list(x):
     return last + stack[0]
 
 
+# an in-place operator method called by name writes through every view (was a wrong gradient)
+def calls_an_in_place_operator_method(x):
+    y = x * 2.0
+    v = y.reshape(-1)
+    y.__imul__(3.0)  # refused
+    return np.sum(v * x)
+
+
+def fills_the_diagonal(x):
+    A = np.outer(x, x)
+    np.fill_diagonal(A, 0.0)  # refused
+    return np.sum(A)
+
+
+def multiplies_at_indices(x):
+    y = x * 1.0
+    np.multiply.at(y, [0, 0], 2.0)  # refused
+    return np.sum(y)
+
+
+def shuffles_with_a_generator(x):
+    y = x * 1.0
+    np.random.default_rng(0).shuffle(y)  # refused
+    return np.sum(y * np.arange(3.0))
+
+
+def copies_where(x):
+    y = x * 1.0
+    np.copyto(y, 2.0 * x, where=x > 0)  # refused
+    return np.sum(y * x)
+
+
 def sorts_in_place(x):
     y = x * 1.0
     y.sort()  # refused
@@ -649,6 +707,11 @@ REFUSED = [
     (writes_into_a_module_array, (0.5,)),
     (pops_a_list, (0.5,)),
     (sorts_in_place, (_normal(3),)),
+    (calls_an_in_place_operator_method, (_normal(3),)),
+    (fills_the_diagonal, (_normal(3),)),
+    (multiplies_at_indices, (_normal(3),)),
+    (shuffles_with_a_generator, (_normal(3),)),
+    (copies_where, (_normal(3),)),
 ]
 
 

@@ -2,7 +2,9 @@
 
 * `lst.append(v)` becomes `lst = _sd.augmented(_sd.append(lst, v))`: a new list, or the old one
   extended in place when another name shares it (the aliasing pass decides);
-* `x.fill(v)` and `np.copyto(x, v)` become the in-place write `x[...] = v`;
+* `x.fill(v)` and `np.copyto(x, v)` become the in-place write `x[...] = v`, and
+  `np.add.at(x, i, v)` (`np.subtract.at`) the write `x[...] = _sd.scatter_add(x, i, v)` (`-v`);
+  the other `ufunc.at` calls are refused;
 * `out=c` in a call becomes the call without it followed by `c[...] = result`;
 * the other calls that change their receiver or argument in place (`lst.pop()`, `x.sort()`,
   `d.update(...)`, `np.random.shuffle(x)`, ...) are refused with the user's line: their
@@ -25,10 +27,13 @@ After::
 
 from __future__ import annotations
 
+import ast
+import types
+
 import gast
 import numpy as np
 
-from .. import ir
+from .. import ir, rules
 from .. import nodes as N
 from ..errors import UnsupportedSyntaxError
 
@@ -51,13 +56,31 @@ MUTATING_METHODS = {
     "partition": "use `np.partition(x, k)` to build the partitioned value",
     "byteswap": "use `x.byteswap()` on a copy",
     "setfield": "write the field with an assignment",
+    "shuffle": "index with a permutation: `x = x[rng.permutation(len(x))]`",
 }
+ARGUMENT_METHODS = {"shuffle"}   # (which change their argument, not their receiver)
+# `x.__imul__(v)` and the other in-place operator methods, called by name
+MUTATING_METHODS.update({
+    f"__i{name}__": f"write the augmented assignment `x {symbol}= v`, which sourcediff follows"
+    for name, symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"),
+                         ("floordiv", "//"), ("mod", "%"), ("pow", "**"), ("matmul", "@"),
+                         ("and", "&"), ("or", "|"), ("xor", "^"), ("lshift", "<<"),
+                         ("rshift", ">>"))})
 MUTATING_FUNCTIONS = {
     id(np.random.shuffle): "np.random.shuffle(x)",
     id(np.put): "np.put(x, ...)",
     id(np.place): "np.place(x, ...)",
     id(np.putmask): "np.putmask(x, ...)",
 }
+
+
+_REPORTING = ("assert", "print", "save", "set", "get", "show", "info", "disp", "who")
+
+
+def _ufunc_at(func):
+    """The ufunc whose `.at` method `func` is (`np.add` for `np.add.at`), else None."""
+    owner = getattr(func, "__self__", None)
+    return owner if isinstance(owner, np.ufunc) and func.__name__ == "at" else None
 
 
 def _call_statement(stmt):
@@ -107,7 +130,24 @@ class Mutations:
             if self.resolve(call.func) is np.copyto and len(call.args) == 2 \
                     and not call.keywords and isinstance(call.args[0], gast.Name):
                 return [N.assign(_whole(call.args[0].id), call.args[1], line)]
+            ufunc = self.scatter(call)
+            if ufunc is not None:
+                a, index, v = call.args
+                v = v if ufunc is np.add else N.neg(v)
+                return [N.assign(_whole(a.id), N.call("_sd.scatter_add", [
+                    N.name(a.id), index, v]), line)]
+            if not any(kw.arg == "out" for kw in call.keywords):
+                self.effect_only(stmt)
         return self.out_argument(stmt)
+
+    def scatter(self, call):
+        """np.add or np.subtract, for the call `np.add.at(x, index, v)` (`np.subtract.at`) of
+        a local `x`, which the pass rewrites; else None."""
+        ufunc = _ufunc_at(self.resolve(call.func))
+        if ufunc in (np.add, np.subtract) and len(call.args) == 3 and not call.keywords \
+                and isinstance(call.args[0], gast.Name) and call.args[0].id in self.locals:
+            return ufunc
+        return None
 
     def resolve(self, func):
         if isinstance(func, gast.Name) and func.id in self.locals:
@@ -121,17 +161,67 @@ class Mutations:
 
     def check_call(self, call, stmt):
         receiver, method = _method_call(call)
-        if receiver in self.locals and method in MUTATING_METHODS:
+        func = call.func
+        if receiver is None and isinstance(func, gast.Attribute) and \
+                not isinstance(self.resolve(func.value), types.ModuleType):
+            # `make().shuffle(y)`, `x.T.sort()`: a receiver that is an expression
+            receiver, method = ast.unparse(gast.gast_to_ast(func.value)), func.attr
+        elif receiver not in self.locals:
+            receiver = None
+        if receiver is not None and method in MUTATING_METHODS:
+            changed = "its argument" if method in ARGUMENT_METHODS else f"`{receiver}`"
             raise self.src.error(
                 UnsupportedSyntaxError,
-                f"`{receiver}.{method}(...)` changes `{receiver}` in place, which sourcediff "
+                f"`{receiver}.{method}(...)` changes {changed} in place, which sourcediff "
                 "does not differentiate", call, hint=MUTATING_METHODS[method])
-        what = MUTATING_FUNCTIONS.get(id(self.resolve(call.func)))
+        func = self.resolve(call.func)
+        self.positional_out(call, func)
+        what = MUTATING_FUNCTIONS.get(id(func))
+        if _ufunc_at(func) is not None and not (getattr(stmt, "value", None) is call
+                                                and _call_statement(stmt) and self.scatter(call)):
+            what = f"np.{func.__self__.__name__}.at(x, ...)"
         if what is not None:
             raise self.src.error(
                 UnsupportedSyntaxError, f"`{what}` changes its argument in place, which "
                 "sourcediff does not differentiate", call,
                 hint="build a new value (index with a permutation, np.where, ...)")
+
+    def positional_out(self, call, func):
+        """`np.sin(y, y)`: a ufunc's output given positionally becomes `out=y`, which
+        `out_argument` rewrites (more than one output is refused)."""
+        if not isinstance(func, np.ufunc) or len(call.args) <= func.nin:
+            return
+        if func.nout != 1 or len(call.args) > func.nin + 1 or \
+                any(kw.arg == "out" for kw in call.keywords):
+            raise self.src.error(UnsupportedSyntaxError, f"np.{func.__name__} is given output "
+                                 "arrays positionally", call,
+                                 hint="assign the results instead of passing outputs")
+        call.keywords.append(gast.keyword(arg="out", value=call.args[func.nin]))
+        call.args = call.args[:func.nin]
+
+    def effect_only(self, stmt):
+        """A NumPy or SciPy call whose result is not used, without a derivative rule, given a
+        local value (`np.fill_diagonal(A, 0.0)`): made for what it changes in place, which
+        sourcediff cannot follow, so refused."""
+        call = stmt.value
+        func = self.resolve(call.func)
+        module = getattr(func, "__module__", None) or ""
+        if module.split(".")[0] not in ("numpy", "scipy") and not isinstance(func, np.ufunc):
+            return
+        if module.startswith("numpy.testing") or \
+                getattr(func, "__name__", "").startswith(_REPORTING):
+            return   # checks, printing, saving and settings change no argument
+        if rules.lookup(func) is not None or rules.is_nondifferentiable(func):
+            return
+        args = list(call.args) + [kw.value for kw in call.keywords]
+        named = [a.id for a in args if isinstance(a, gast.Name) and a.id in self.locals]
+        if named:
+            name = getattr(func, "__name__", "this function")
+            raise self.src.error(
+                UnsupportedSyntaxError, f"the result of {name}(...) is not used: a call made "
+                f"for what it changes in place (here possibly `{named[0]}`) is not "
+                "differentiated", call,
+                hint="compute the new value and assign it (`A = A * mask`, `y[i] = v`, ...)")
 
     def out_argument(self, stmt):
         """`y = f(a, out=c)` -> `t = f(a); c[...] = t; y = c` (and without `y = `)."""

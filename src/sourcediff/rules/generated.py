@@ -142,6 +142,19 @@ rule(rt.augmented, "value, container=None",
      adjoint={"value": "d[y]"},
      tangent={"value": "d[value]"},
      static="container")
+# np.add.at / np.subtract.at, rewritten by the mutations pass
+rule(rt.scatter_add, "a, index, v",
+     adjoint={"a": "d[y]", "v": "_sd.scatter_add_back_v(d[y], index, v)"},
+     tangent={None: "_sd.scatter_add_tangent(d[a], d[v], a, index)"},
+     static="index")
+rule(rt.scatter_add_back_v, "g, index, v",
+     adjoint={"g": "_sd.transpose_linear(_sd.scatter_add_back_v, (g, index, v), 0, d[y])"},
+     tangent={"g": "_sd.scatter_add_back_v(d[g], index, v)"},
+     static="index, v")
+rule(rt.scatter_add_tangent, "ta, tv, a, index",
+     adjoint={"ta": "d[y]", "tv": "_sd.scatter_add_back_v(d[y], index, tv)"},
+     tangent={None: "_sd.scatter_add_tangent(d[ta], d[tv], a, index)"},
+     static="a, index")
 nondifferentiable(rt.is_mutable, rt.whole_index)
 # save and restore only what a plain call (no derivative flows through it) wrote into
 nondifferentiable(rt.contents, rt.put_back)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import NoRule, _float, unbroadcast
+from .core import NoRule, _float, _is_zero, unbroadcast
 from .numpy_helpers import _ftype, _no_flow, _zeros_for
 from .numpy_shapes import _like_container
 
@@ -438,3 +438,27 @@ def select_tangent_choices(dchoices, condlist, choicelist, y):
 def select_tangent_default(ddefault, condlist, y):
     _, taken = _selected(condlist)
     return np.where(taken, 0, ddefault) + _zeros_for(y)
+
+
+# ---- np.add.at / np.subtract.at (the mutations pass makes them `a[...] = scatter_add(...)`)
+def scatter_add(a, index, v):
+    """`a` with `v` added at `index`, repeated indices adding once per occurrence (what
+    `np.add.at(a, index, v)` writes into `a`), as a new array."""
+    out = np.array(a, dtype=np.result_type(a, v), copy=True)
+    np.add.at(out, index, v)
+    return out
+
+
+def scatter_add_back_v(g, index, v):
+    """The adjoint of `v` in `scatter_add(a, index, v)`: each occurrence reads `g` there."""
+    if _is_zero(g):
+        return 0.0
+    return unbroadcast(np.asarray(g)[index], v)
+
+
+def scatter_add_tangent(ta, tv, a, index):
+    """The tangent of `scatter_add(a, index, v)`."""
+    if _is_zero(ta) and _is_zero(tv):
+        return 0.0
+    base = np.zeros(np.shape(a), dtype=_ftype(a, tv)) if _is_zero(ta) else ta
+    return base if _is_zero(tv) else scatter_add(base, index, tv)
