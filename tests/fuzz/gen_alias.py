@@ -80,7 +80,16 @@ class AliasMaker:
         """One in-place write into the array variable ``name``."""
         g = self.g
         shape = scope.vars[name].ty.shape
-        kind = g.pick(["scale", "aug", "aug", "index", "self"])
+        kind = g.pick(["scale", "aug", "aug", "index", "self", "scatter", "ufunc-out"])
+        if kind == "scatter":   # accumulates once per occurrence of an index
+            idx = g.pick(["[0, 0]", "[-1, 0, -1]"])
+            region = (idx.count(",") + 1,) + shape[1:]
+            e = g.array_expr(scope, g.pick(fits_into(region) or [()]), 2)
+            ufunc = g.pick(["add", "subtract"])
+            return [Line(f"np.{ufunc}.at({name}, {idx}, {{0:b}})", [e], [tag, "alias:scatter"])]
+        if kind == "ufunc-out":   # the output given positionally
+            call = g.pick([f"np.tanh({name}, {name})", f"np.multiply({name}, 0.5, {name})"])
+            return [Line(call, [], [tag, "alias:ufunc-out"])]
         if kind == "scale":
             return [Line(f"{name} *= {g.pick(['2.0', '0.5', '-1.5'])}", [], [tag])]
         if kind == "self":
