@@ -702,8 +702,25 @@ def helper_writes_a_held_array_seen_by_another_name(x):
     return np.sum(p * x)
 
 
+# fuzzer 813:372: the same, where the argument `a` also shares the list's alias class (through
+# the call's result): its alias update follows the list, not the array in it (was wrong)
+def _grow_first(ws):
+    ws[0] *= 1.0 + 0.3 * np.tanh(ws[0])
+    return 1.0
+
+
+def helper_writes_a_held_argument_in_the_lists_class(a, b):
+    ws = [a, b]
+    t = _grow_first(ws)  # refused
+    s = a
+    s = t
+    return 0.5 * np.sum(a) + 0.0 * np.sum(s)
+
+
 REFUSED = [
     (helper_writes_a_held_array_seen_by_another_name, (0.5,)),
+    (helper_writes_a_held_argument_in_the_lists_class,
+     (np.array([[0.0, 0.0, -1.0], [1.0, -1.0, 1.0]]), np.array([1.0, -1.0, 0.0]))),
     (writes_into_a_module_array, (0.5,)),
     (pops_a_list, (0.5,)),
     (sorts_in_place, (_normal(3),)),

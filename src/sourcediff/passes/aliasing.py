@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import re
 from dataclasses import dataclass, field
 
 import gast
@@ -467,7 +468,11 @@ class Rewrite:
                 for item in self.info.items(todo.pop()) - held:
                     held |= self.info.same(item)
                     todo.append(item)
-            readers = sorted((held & live) - self.info.of(atom.id) - {TAPE})
+            # (every live name that may be one of those items: even one sharing the argument's
+            # class, whose alias update follows the argument's own buffer only)
+            target = stmt.targets[0].id
+            readers = sorted((n for n in (held & live) - {atom.id, target, TAPE}
+                              if self.kind(n) != SCALAR), key=_users_first)
             if readers:
                 name = getattr(op.func, "__name__", "the function")
                 raise self.src.error(
@@ -492,6 +497,11 @@ class Rewrite:
             out.append(rebind)
             out += self.updates(stmt, atom.id)
         return out
+
+
+def _users_first(name):
+    """A sort key putting the user's names before compiler temporaries (`t3`)."""
+    return (re.fullmatch(r"t\d+", name) is not None, name)
 
 
 def rewrite(src, tree, namer, classify, kinds, params, call_outputs, mutated_params=(),
