@@ -755,6 +755,53 @@ def reserved_parameter_name(_pop):
 
 
 # --------------------------------------------------------------------------------------------
+# Exact zeros through steep functions: an element that does not move (never written, padded,
+# clipped, masked by np.where) passes through a function whose partial is infinite there (sqrt,
+# a power below 1, cbrt, arcsin at 1, hypot at 0). Its derivative is 0, in both modes
+# --------------------------------------------------------------------------------------------
+
+
+def unwritten_rows_through_a_power(x):
+    z = np.zeros((2, 3))
+    z[0] -= x
+    z = (z * z) ** 0.75
+    return 0.9 * np.sum(z)
+
+
+def padded_sqrt(x):
+    p = np.pad(x * x, (1, 2))
+    return np.sum(np.sqrt(p) * np.arange(1.0, 7.0))
+
+
+def relu_then_sqrt(x, w):
+    return np.sum(w * np.sqrt(np.maximum(x, 0.0)))
+
+
+def clipped_then_cbrt(x):
+    c = np.clip(x, 0.0, None)
+    return np.sum(np.cbrt(c) * x)
+
+
+def masked_sqrt_double_where(x):
+    safe = np.where(x > 0, x, 0.0)
+    return np.sum(np.where(x > 0, np.sqrt(safe), 0.0) * x)
+
+
+def clipped_arcsin(x):
+    return np.sum(np.arcsin(np.clip(x, -1.0, 1.0)) ** 2)
+
+
+def hypot_of_unwritten_entries(x):
+    z = np.zeros((2, 2))
+    z[0] = x
+    return np.sum(np.hypot(z, 2.0 * z) + np.arctan2(z, z * z + 1.0))
+
+
+def power_of_a_relu_array_exponent(x, e):
+    return np.sum(np.power(np.maximum(x, 0.0), e) + (-np.minimum(x, 0.0)) ** 0.5)
+
+
+# --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
 
@@ -929,4 +976,14 @@ CASES = [
     Case(globals_named_like_generated_code, (0.8,)),
     Case(keyword_nothing_flows_through, (_normal(2, 3),)),
     Case(reserved_parameter_name, (_normal(2, 3),)),
+    # exact zeros through steep functions
+    Case(unwritten_rows_through_a_power, (np.array([0.69581, -0.31, 0.418262]),)),
+    Case(padded_sqrt, (np.array([0.6, -0.8, 1.3]),)),
+    Case(relu_then_sqrt, (np.array([0.6, -0.8, 1.3, -0.2]), _normal(4)), wrt=(0, 1)),
+    Case(clipped_then_cbrt, (np.array([0.6, -0.8, 1.3]),)),
+    Case(masked_sqrt_double_where, (np.array([0.6, -0.8, 1.3]),)),
+    Case(clipped_arcsin, (np.array([0.3, -1.4, 1.2, -0.5]),)),
+    Case(hypot_of_unwritten_entries, (np.array([0.6, -0.8]),)),
+    Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
+         wrt=(0, 1)),
 ]

@@ -492,7 +492,15 @@ class Generator:
         template, tag = self.pick([("np.clip({0:b}, -1.0, 1.0)", "npextra:clip"),
                                    ("np.where({0} > 0.0, {0}, 0.1 * {0})", "npextra:where"),
                                    ("np.flip({0:b})", "npextra:flip"),
-                                   ("np.square(np.tanh({0:b}))", "npextra:square")])
+                                   ("np.square(np.tanh({0:b}))", "npextra:square"),
+                                   # exact zeros (clipped, masked) through a partial that is
+                                   # infinite at 0 or 1: their derivative is 0
+                                   ("np.sqrt(np.maximum({0}, 0.0))", "npextra:steep-zero"),
+                                   ("np.cbrt(np.clip({0}, 0.0, None)) * {0}",
+                                    "npextra:steep-zero"),
+                                   ("np.where({0} > 0.0, np.sqrt(np.where({0} > 0.0, {0}, 0.0)),"
+                                    " 0.0)", "npextra:steep-zero"),
+                                   ("np.arcsin(np.clip({0}, -1.0, 1.0))", "npextra:steep-zero")])
         return Expr(template, [a], arr(*shape), [tag])
 
     def _join_1d(self, scope, n, d):

@@ -22,8 +22,9 @@ from .. import nodes as N
 def instantiate(template, values, derivative):
     """A copy of `template` with parameters replaced by `values[name]` and `d[name]` by
     `derivative(name)` (which may return None for a zero derivative: the 0.0 constant)."""
-    tree = _Substitute(values, derivative).visit(copy.deepcopy(template))
-    return fold(tree)
+    substitute = _Substitute(values, derivative)
+    tree = substitute.visit(copy.deepcopy(template))
+    return _Fold(substitute.derived).visit(tree)
 
 
 class _Substitute(ir.Substitute):
@@ -32,12 +33,15 @@ class _Substitute(ir.Substitute):
     def __init__(self, values, derivative):
         super().__init__(values)
         self.derivative = derivative
+        self.derived = set()   # ids of the derivative expressions put in
 
     def visit_Subscript(self, node):
         if isinstance(node.value, gast.Name) and node.value.id == "d":
             name = node.slice.id
             result = self.derivative(name)
-            return N.const(0.0) if result is None else result
+            result = N.const(0.0) if result is None else result
+            self.derived.update(id(n) for n in gast.walk(result))
+            return result
         return self.generic_visit(node)
 
 
@@ -55,6 +59,9 @@ def _is(node, value):
 
 
 class _Fold(gast.NodeTransformer):
+    def __init__(self, derived):
+        self.derived = derived
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, type(node.op)
@@ -70,6 +77,35 @@ class _Fold(gast.NodeTransformer):
             return left
         return node
 
+    def visit_Call(self, node):
+        """`_sd.times(g, p)` (0 where g is 0, even where p is infinite) is `g * p` when the
+        partial p is a number or a polynomial in the rule's operands (`2 * x` from `x ** 2`):
+        finite wherever the operands, so wherever the rule's value is. A bare name (the
+        operand of `times` itself, which may be infinite where its value is 0) and a
+        derivative put in for `d[...]` are not."""
+        self.generic_visit(node)
+        func = node.func
+        if (isinstance(func, gast.Attribute) and func.attr == "times"
+                and isinstance(func.value, gast.Name) and func.value.id == "_sd"
+                and len(node.args) == 2 and not node.keywords
+                and not isinstance(node.args[1], gast.Name)
+                and self._finite(node.args[1])):
+            return self.visit_BinOp(N.binop(node.args[0], gast.Mult(), node.args[1]))
+        return node
 
-def fold(tree):
-    return _Fold().visit(tree)
+    def _finite(self, node):
+        if id(node) in self.derived:
+            return False
+        if _number(node) or isinstance(node, gast.Name):
+            return True
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return self._finite(node.operand)
+        if isinstance(node, gast.BinOp):
+            if isinstance(node.op, (gast.Add, gast.Sub, gast.Mult)):
+                return self._finite(node.left) and self._finite(node.right)
+            if isinstance(node.op, gast.Pow):
+                e = node.right
+                return (self._finite(node.left) and _number(e) and e.value >= 0
+                        and float(e.value).is_integer())
+        return False
+

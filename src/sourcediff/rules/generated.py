@@ -43,6 +43,11 @@ rule(rt.transpose_normalized_back, "g, axes=None",
      adjoint={"g": "_sd.transpose_linear(_sd.transpose_normalized_back, (g, axes), 0, d[y])"},
      tangent={"g": "_sd.transpose_normalized_back(d[g], axes)"},
      static="axes")
+# `g * p` with 0 where g is 0; its own derivatives keep that convention: a zero factor
+# stays zero through the other factor's infinite tangent
+rule(rt.times, "g, p", elementwise=True,
+     adjoint={"g": "_sd.times(d[y], p)", "p": "_sd.times(g, d[y])"},
+     tangent={"g": "_sd.times(d[g], p)", "p": "_sd.times(g, d[p])"})
 rule(rt.log_base, "a",
      adjoint={"a": "d[y] * _sd.log_base_derivative(a)"},
      tangent={"a": "d[a] * _sd.log_base_derivative(a)"})

@@ -190,6 +190,19 @@ def sign(x):
     return np.sign(x)
 
 
+def times(g, p):
+    """`g * p` for a derivative `g` and a partial `p`, where an exact zero factor wins over an
+    infinite other one: 0, not nan. Such zeros come from elements that do not move (masked,
+    padded, clipped, never written), whose derivative is 0 however steep the function they pass
+    through (sqrt, a power below 1, arcsin... at their singular points)."""
+    r = g * p
+    if isinstance(r, _float):
+        return r if r == r or (g != 0 and p != 0) else 0.0
+    if isinstance(r, np.ndarray) and r.dtype.kind in "fc" and np.isnan(r).any():
+        return np.where((np.asarray(g) == 0) | (np.asarray(p) == 0), 0.0, r)
+    return r
+
+
 def log_base(a):
     """log(a) as the exponent's partial of a ** b; 0 where a <= 0 (only integer powers exist)."""
     if type(a) is _float or type(a) is int:
