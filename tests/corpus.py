@@ -797,6 +797,35 @@ def hypot_of_unwritten_entries(x):
     return np.sum(np.hypot(z, 2.0 * z) + np.arctan2(z, z * z + 1.0))
 
 
+def masked_by_a_product(x):
+    mask = np.array([1.0, 0.0, 1.0])
+    return np.sum(np.sqrt(x * mask) + (x * x * mask) ** 0.75)
+
+
+def steep_then_masked(x):
+    mask = np.array([1.0, 0.0, 1.0])
+    return np.sum(np.sqrt(np.abs(x)) * mask)
+
+
+def scaled_in_place_unwritten_zero(x):
+    z = np.zeros(3)
+    z[1:] = x[:2]
+    z[0] *= x[2]
+    return 0.9 * np.sum(np.sqrt(np.maximum(z, 0.0)))
+
+
+def _steep_helper(z):
+    return np.sqrt(z)
+
+
+def _masking_helper(x):
+    return x * np.array([1.0, 0.0, 1.0])
+
+
+def helpers_mask_then_steep(x):
+    return np.sum(_steep_helper(_masking_helper(x)) + _masking_helper(_steep_helper(x * x)))
+
+
 def power_of_a_relu_array_exponent(x, e):
     return np.sum(np.power(np.maximum(x, 0.0), e) + (-np.minimum(x, 0.0)) ** 0.5)
 
@@ -984,6 +1013,10 @@ CASES = [
     Case(masked_sqrt_double_where, (np.array([0.6, -0.8, 1.3]),)),
     Case(clipped_arcsin, (np.array([0.3, -1.4, 1.2, -0.5]),)),
     Case(hypot_of_unwritten_entries, (np.array([0.6, -0.8]),)),
+    Case(masked_by_a_product, (np.array([0.6, -0.8, 1.3]),)),
+    Case(steep_then_masked, (np.array([0.6, 0.0, 1.3]),)),
+    Case(scaled_in_place_unwritten_zero, (np.array([0.6, -0.8, 1.3]),)),
+    Case(helpers_mask_then_steep, (np.array([0.6, -0.8, 1.3]),)),
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
          wrt=(0, 1)),
 ]

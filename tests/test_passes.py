@@ -537,3 +537,38 @@ def test_the_optimizer_keeps_a_helper_that_writes_its_argument_and_reads_before_
     text = ast.unparse(gast.gast_to_ast(optimize(tree.body[0])))
     assert "_sd.put_back(a, s)" in text
     assert text.index("a[0] * 2.0") < text.index("_sd.put_back(a, s)"), text
+
+
+# ---- zero-wins products (`_sd.times`) -----------------------------------------------------------
+def _steep_inner(z):
+    return np.sqrt(z)
+
+
+def _plain_inner(x):
+    return x * np.array([1.0, 0.0, 1.0])
+
+
+def _no_steep_operation(x):
+    return np.sum(_plain_inner(x) * x ** 2)
+
+
+def _steep_in_a_helper(x):
+    return np.sum(_steep_inner(_plain_inner(x)))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_zero_wins_products_only_where_a_derivative_may_be_infinite(mode):
+    """A unit without a steep operation (`x ** 2` is not one) is plain arithmetic; one that
+    evaluates `np.sqrt` anywhere, here in a helper, makes every derivative product with an
+    array `_sd.times`, the masking helper's too (else its 0 times sqrt's inf at 0 is nan)."""
+    import sourcediff
+
+    plain = sourcediff.source(sourcediff.grad(_no_steep_operation, mode=mode))
+    assert "_sd.times" not in plain, plain
+    steep = sourcediff.source(sourcediff.grad(_steep_in_a_helper, mode=mode))
+    masking = steep[steep.index("_plain_inner("):]
+    assert "_sd.times(" in masking, steep
+    x = np.array([0.6, 0.3, 1.3])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = sourcediff.grad(_steep_in_a_helper, mode=mode)(x)
+    assert np.allclose(g, [0.5 / np.sqrt(0.6), 0.0, 0.5 / np.sqrt(1.3)], rtol=1e-12, atol=0), g

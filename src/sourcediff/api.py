@@ -35,7 +35,7 @@ from .passes.checkpoint import mark_outermost
 from .passes.forward import Forward
 from .passes.reverse import Reverse
 from .rules import registry
-from .unit import NameClash, Unit
+from .unit import NameClash, SteepUnit, Unit
 
 _lock = threading.RLock()
 _cache = weakref.WeakKeyDictionary()
@@ -416,18 +416,21 @@ def _returns_something(func):
 def _generate(d, func, param_kinds):
     _returns_something(func)
     reserved = set()
+    steep = False
     while True:
         try:
-            return _generate_unit(d, func, param_kinds, reserved)
+            return _generate_unit(d, func, param_kinds, reserved, steep)
         except NameClash as clash:
             if clash.names <= reserved:
                 raise
             reserved |= clash.names
+        except SteepUnit:
+            steep = True
 
 
-def _generate_unit(d, func, param_kinds, reserved):
+def _generate_unit(d, func, param_kinds, reserved, steep=False):
     fname = f"{d.kind}_{identifier(d.func)}"
-    unit = Unit(f"{fname} ({d.mode})", reserved)
+    unit = Unit(f"{fname} ({d.mode})", reserved, steep)
     unit.checkpoints_off = d.checkpoint == 0   # grad(f, checkpoint=0): pragmas ignored
     wrt_names, param_kinds = _as_named_in(func, d, param_kinds)
     an = unit.analysis(func, wrt_names, param_kinds)
@@ -448,6 +451,7 @@ def _generate_unit(d, func, param_kinds, reserved):
     unit.functions.insert(0, fn_ast)
     unit.owners[fn_ast.name] = func
     unit.drain()
+    unit.check_steep()
     if d.optimize:
         unit.optimize()
     text, made = unit.compile()

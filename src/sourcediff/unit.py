@@ -48,8 +48,15 @@ class NameClash(Exception):
         self.names = set(names)
 
 
+class SteepUnit(Exception):
+    """A function of the unit evaluates a steep operation (`Analysis.own_steep`) and the unit
+    has several functions: `api` generates it again with every function steep."""
+
+
 class Unit:
-    def __init__(self, label, reserved=()):
+    def __init__(self, label, reserved=(), steep=False):
+        self.steep = steep             # every function's derivative products are _sd.times
+        self.any_steep = False         # some function evaluates a steep operation
         self.label = label
         self.functions = []            # generated gast FunctionDefs, in order
         self.owners = {}               # generated name -> user function
@@ -97,8 +104,16 @@ class Unit:
         view = copy.copy(src)
         view.tree = tree
         extra = self.mutated_params(func) if callee else ()
-        return Analysis(view, wrt, param_kinds, namer=self.namer_copy(namer), calls=self,
-                        extra_outputs=extra, callee=callee)
+        an = Analysis(view, wrt, param_kinds, namer=self.namer_copy(namer), calls=self,
+                      extra_outputs=extra, callee=callee, steep_unit=self.steep)
+        self.any_steep |= an.own_steep
+        return an
+
+    def check_steep(self):
+        """After `drain`: raise SteepUnit when one function's derivatives may be infinite and
+        the others were generated without zero-wins products."""
+        if self.any_steep and not self.steep and len(self.functions) > 1:
+            raise SteepUnit()
 
     def namer_copy(self, namer):
         out = Namer(namer.taken)

@@ -26,6 +26,7 @@ from .activity import (
     numeric_names,
     shape_classes,
 )
+from .templates import is_steep
 
 
 def slice_expr(node):
@@ -54,7 +55,7 @@ class Analysis:
     specialization."""
 
     def __init__(self, fs, wrt, param_kinds, namer=None, calls=None, extra_outputs=(),
-                 callee=False):
+                 callee=False, steep_unit=False):
         self.fs = fs
         self.callee = callee   # a user function's variant, called by generated code
         self.renames = getattr(fs, "renames", {})   # user parameter name -> its name here
@@ -88,6 +89,44 @@ class Analysis:
         self.shapes = shape_classes(self.body, self.classify, self.params, self.kinds)
         self.numeric = numeric_names(self.body, self.classify)
         self.loop_arrays = numpy_valued_in_loops(self.body, self.classify)
+        # whether a derivative here may be infinite where the values are finite: this
+        # function evaluates a steep operation, or another function of its compilation unit
+        # does (`steep_unit`: it may pass this one an infinite adjoint or tangent, or get one
+        # back). Every product of a derivative is `_sd.times` then (see `zero_wins`)
+        self.own_steep = self._evaluates_steep()
+        self.steep = steep_unit or self.own_steep
+
+    def _evaluates_steep(self):
+        """Whether this function differentiates an operation whose partial can be infinite
+        where its value is finite (sqrt at 0: a rule whose template keeps `_sd.times`), or a
+        call whose derivatives come from outside the compilation unit (a derivative, a
+        callable known only at run time)."""
+        for _, value, _, _ in bindings_in_loops(self.body):
+            if value is None or isinstance(value, gast.Assign):
+                continue
+            op = self.classify(value)
+            if not any(self.is_active(a) for a in op.args.values()):
+                continue
+            if op.kind in ("derivative", "dynamic", "unknown"):
+                return True
+            if op.kind == "rule":
+                values = dict(op.args, y=N.name("_y"))
+                for param in op.args:
+                    for templates in (op.rule.adjoint, op.rule.tangent):
+                        source = templates.get(param, templates.get(None))
+                        if source and "_sd.times" in source \
+                                and is_steep(op.rule.template(source), values):
+                            return True
+        return False
+
+    def zero_wins(self, op):
+        """Whether the derivative products of rule `op` are `_sd.times`: in a steep function,
+        unless every operand is a scalar (a Python float's 0.0 ** -0.5 raises instead, and
+        scalar code stays plain arithmetic)."""
+        if not self.steep:
+            return False
+        operands = [a for p, a in op.args.items() if p not in op.rule.static]
+        return not all(self.kind(a) == SCALAR for a in operands)
 
     def shares_with(self, name):
         """Names that may share `name`'s buffer (itself included)."""

@@ -178,8 +178,10 @@ class Forward:
             atom = op.args.get(name)
             return self.tangent_of(atom) if atom is not None else None
 
+        zero_wins = self.an.zero_wins(op)
         if None in rule.tangent:   # one user template over all inputs
-            return instantiate(rule.template(rule.tangent[None]), values, derivative)
+            return instantiate(rule.template(rule.tangent[None]), values, derivative,
+                               zero_wins=zero_wins)
         terms = []
         for param, atom in op.args.items():
             if not self.an.is_active(atom) or param in rule.static:
@@ -190,7 +192,8 @@ class Forward:
                     MissingRuleError,
                     f"{rule.name} has no forward-mode rule for its argument {param!r}",
                     stmt, hint=f"register one with @sourcediff.tangent({rule.name})")
-            term = instantiate(rule.template(template), values, derivative)
+            term = instantiate(rule.template(template), values, derivative,
+                               zero_wins=zero_wins)
             if rule.elementwise and self.an.may_broadcast(op, param):
                 term = N.call("_sd.broadcast_like", [term, N.name(target)])
             terms.append(term)

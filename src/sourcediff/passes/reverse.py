@@ -248,7 +248,8 @@ class Reverse:
                     f"{rule.name} has no reverse-mode rule for its argument {param!r}",
                     stmt, hint=f"register one with @sourcediff.adjoint({rule.name})")
             expr = instantiate(rule.template(template), values,
-                               lambda name: dy if name == "y" else None)
+                               lambda name: dy if name == "y" else None,
+                               zero_wins=self.an.zero_wins(op))
             if rule.elementwise and self.needs_unbroadcast(op, param):
                 expr = self.unbroadcast(expr, atom)
             self.read(expr)

@@ -19,12 +19,33 @@ from .. import ir
 from .. import nodes as N
 
 
-def instantiate(template, values, derivative):
+def instantiate(template, values, derivative, zero_wins=False):
     """A copy of `template` with parameters replaced by `values[name]` and `d[name]` by
-    `derivative(name)` (which may return None for a zero derivative: the 0.0 constant)."""
+    `derivative(name)` (which may return None for a zero derivative: the 0.0 constant).
+
+    With `zero_wins` (derivatives may be infinite in this function: see
+    `Analysis.steep`), every product of a derivative is `_sd.times`, where an exact zero
+    factor wins over an infinite one: a masked element's 0 stops an infinite adjoint."""
     substitute = _Substitute(values, derivative)
     tree = substitute.visit(copy.deepcopy(template))
-    return _Fold(substitute.derived).visit(tree)
+    tree = _Fold(substitute.derived, keep_times=zero_wins).visit(tree)
+    if zero_wins:
+        tree = _ZeroWins(substitute.roots).visit(tree)
+    return tree
+
+
+def is_steep(template, values):
+    """Whether `template`, for these operands, multiplies a derivative by a partial that may
+    be infinite where the value is finite (it keeps a `_sd.times`: sqrt, not `x ** 2`)."""
+    tree = instantiate(template, values, lambda name: N.name("_g"))
+    return any(_is_times(n) for n in gast.walk(tree))
+
+
+def _is_times(node):
+    func = getattr(node, "func", None)
+    return (isinstance(node, gast.Call) and isinstance(func, gast.Attribute)
+            and func.attr == "times" and isinstance(func.value, gast.Name)
+            and func.value.id == "_sd")
 
 
 class _Substitute(ir.Substitute):
@@ -33,7 +54,8 @@ class _Substitute(ir.Substitute):
     def __init__(self, values, derivative):
         super().__init__(values)
         self.derivative = derivative
-        self.derived = set()   # ids of the derivative expressions put in
+        self.derived = set()   # ids of the derivative expressions put in, and their parts
+        self.roots = set()     # ids of the derivative expressions put in
 
     def visit_Subscript(self, node):
         if isinstance(node.value, gast.Name) and node.value.id == "d":
@@ -41,6 +63,8 @@ class _Substitute(ir.Substitute):
             result = self.derivative(name)
             result = N.const(0.0) if result is None else result
             self.derived.update(id(n) for n in gast.walk(result))
+            if not _number(result):
+                self.roots.add(id(result))
             return result
         return self.generic_visit(node)
 
@@ -59,8 +83,9 @@ def _is(node, value):
 
 
 class _Fold(gast.NodeTransformer):
-    def __init__(self, derived):
+    def __init__(self, derived, keep_times=False):
         self.derived = derived
+        self.keep_times = keep_times
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -84,11 +109,8 @@ class _Fold(gast.NodeTransformer):
         operand of `times` itself, which may be infinite where its value is 0) and a
         derivative put in for `d[...]` are not."""
         self.generic_visit(node)
-        func = node.func
-        if (isinstance(func, gast.Attribute) and func.attr == "times"
-                and isinstance(func.value, gast.Name) and func.value.id == "_sd"
-                and len(node.args) == 2 and not node.keywords
-                and not isinstance(node.args[1], gast.Name)
+        if (_is_times(node) and not self.keep_times and len(node.args) == 2
+                and not node.keywords and not isinstance(node.args[1], gast.Name)
                 and self._finite(node.args[1])):
             return self.visit_BinOp(N.binop(node.args[0], gast.Mult(), node.args[1]))
         return node
@@ -109,3 +131,22 @@ class _Fold(gast.NodeTransformer):
                         and float(e.value).is_integer())
         return False
 
+
+class _ZeroWins(gast.NodeTransformer):
+    """`a * b` -> `_sd.times(a, b)` where a factor is a derivative (or a product of one)."""
+
+    def __init__(self, roots):
+        self.roots = set(roots)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Mult) and (self._derived(node.left)
+                                               or self._derived(node.right)):
+            node = N.call("_sd.times", [node.left, node.right])
+            self.roots.add(id(node))
+        return node
+
+    def _derived(self, node):
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            node = node.operand
+        return id(node) in self.roots or _is_times(node)

@@ -33,7 +33,7 @@ rule(operator.matmul, "a, b",
 # ---- builtins
 elementwise(builtins.abs, "x", x="_sd.sign(x)")
 elementwise(builtins.float, "x", x="1")
-elementwise(builtins.pow, "a, b", exact_zero="a", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
+elementwise(builtins.pow, "a, b", steep="a", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
 rule(builtins.max, "a, b",
      adjoint={"a": "d[y] if a >= b else 0.0", "b": "0.0 if a >= b else d[y]"},
      tangent={"a": "d[a] if a >= b else 0.0", "b": "0.0 if a >= b else d[b]"})
@@ -60,14 +60,14 @@ rule(runtime.min_of, "seq",
 elementwise(math.sin, "x", x="math.cos(x)")
 elementwise(math.cos, "x", x="-math.sin(x)")
 elementwise(math.tan, "x", x="1.0 + y * y")
-elementwise(math.asin, "x", exact_zero="x", x="1.0 / math.sqrt(1.0 - x * x)")
-elementwise(math.acos, "x", exact_zero="x", x="-1.0 / math.sqrt(1.0 - x * x)")
+elementwise(math.asin, "x", steep="x", x="1.0 / math.sqrt(1.0 - x * x)")
+elementwise(math.acos, "x", steep="x", x="-1.0 / math.sqrt(1.0 - x * x)")
 elementwise(math.atan, "x", x="1.0 / (1.0 + x * x)")
 elementwise(math.sinh, "x", x="math.cosh(x)")
 elementwise(math.cosh, "x", x="math.sinh(x)")
 elementwise(math.tanh, "x", x="1.0 - y * y")
 elementwise(math.asinh, "x", x="1.0 / math.sqrt(x * x + 1.0)")
-elementwise(math.acosh, "x", exact_zero="x", x="1.0 / math.sqrt(x * x - 1.0)")
+elementwise(math.acosh, "x", steep="x", x="1.0 / math.sqrt(x * x - 1.0)")
 elementwise(math.atanh, "x", x="1.0 / (1.0 - x * x)")
 elementwise(math.exp, "x", x="y")
 elementwise(math.expm1, "x", x="y + 1.0")
@@ -75,12 +75,12 @@ elementwise(math.log, "x", x="1.0 / x")
 elementwise(math.log2, "x", x="1.0 / (x * math.log(2.0))")
 elementwise(math.log10, "x", x="1.0 / (x * math.log(10.0))")
 elementwise(math.log1p, "x", x="1.0 / (1.0 + x)")
-elementwise(math.sqrt, "x", exact_zero="x", x="0.5 / y")
+elementwise(math.sqrt, "x", steep="x", x="0.5 / y")
 elementwise(math.fabs, "x", x="_sd.sign(x)")
-elementwise(math.pow, "a, b", exact_zero="a", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
-elementwise(math.atan2, "a, b", exact_zero="a, b",
+elementwise(math.pow, "a, b", steep="a", a="b * a ** (b - 1)", b="y * _sd.log_base(a)")
+elementwise(math.atan2, "a, b", steep="a, b",
             a="b / (a * a + b * b)", b="-a / (a * a + b * b)")
-elementwise(math.hypot, "a, b", exact_zero="a, b", a="a / y", b="b / y")
+elementwise(math.hypot, "a, b", steep="a, b", a="a / y", b="b / y")
 elementwise(math.erf, "x", x="2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 elementwise(math.erfc, "x", x="-2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 

@@ -71,14 +71,14 @@ elementwise(np.positive, "x", x="1")
 elementwise(np.sin, "x", x="np.cos(x)")
 elementwise(np.cos, "x", x="-np.sin(x)")
 elementwise(np.tan, "x", x="1.0 + y * y")
-elementwise(np.arcsin, "x", exact_zero="x", x="1.0 / np.sqrt(1.0 - x * x)")
-elementwise(np.arccos, "x", exact_zero="x", x="-1.0 / np.sqrt(1.0 - x * x)")
+elementwise(np.arcsin, "x", steep="x", x="1.0 / np.sqrt(1.0 - x * x)")
+elementwise(np.arccos, "x", steep="x", x="-1.0 / np.sqrt(1.0 - x * x)")
 elementwise(np.arctan, "x", x="1.0 / (1.0 + x * x)")
 elementwise(np.sinh, "x", x="np.cosh(x)")
 elementwise(np.cosh, "x", x="np.sinh(x)")
 elementwise(np.tanh, "x", x="1.0 - y * y")
 elementwise(np.arcsinh, "x", x="1.0 / np.sqrt(x * x + 1.0)")
-elementwise(np.arccosh, "x", exact_zero="x", x="1.0 / np.sqrt(x * x - 1.0)")
+elementwise(np.arccosh, "x", steep="x", x="1.0 / np.sqrt(x * x - 1.0)")
 elementwise(np.arctanh, "x", x="1.0 / (1.0 - x * x)")
 elementwise(np.exp, "x", x="y")
 elementwise(np.exp2, "x", x="y * 0.6931471805599453")
@@ -87,8 +87,8 @@ elementwise(np.log, "x", x="1.0 / x")
 elementwise(np.log2, "x", x="1.0 / (x * 0.6931471805599453)")
 elementwise(np.log10, "x", x="1.0 / (x * 2.302585092994046)")
 elementwise(np.log1p, "x", x="1.0 / (1.0 + x)")
-elementwise(np.sqrt, "x", exact_zero="x", x="0.5 / y")
-elementwise(np.cbrt, "x", exact_zero="x", x="1.0 / (3.0 * y * y)")
+elementwise(np.sqrt, "x", steep="x", x="0.5 / y")
+elementwise(np.cbrt, "x", steep="x", x="1.0 / (3.0 * y * y)")
 elementwise(np.square, "x", x="2.0 * x")
 elementwise(np.reciprocal, "x", x="-y * y")
 elementwise(np.abs, "x", x="np.sign(x)")
@@ -109,16 +109,16 @@ rule(np.real_if_close, "a, tol=100",   # of real input: the input itself
 elementwise(np.nan_to_num, "x, copy=True, nan=0.0, posinf=None, neginf=None",
             x="np.isfinite(x)")
 rule(np.clip, "a, a_min=None, a_max=None, out=None, min=None, max=None", elementwise=True,
-     adjoint={"a": "_sd.times(d[y], _sd.clip_da(a, a_min, a_max, min, max))",
-              "a_min": "_sd.times(d[y], _sd.clip_dlo(a, a_min, a_max, min, max))",
-              "a_max": "_sd.times(d[y], _sd.clip_dhi(a, a_min, a_max, min, max))",
-              "min": "_sd.times(d[y], _sd.clip_dlo(a, a_min, a_max, min, max))",
-              "max": "_sd.times(d[y], _sd.clip_dhi(a, a_min, a_max, min, max))"},
-     tangent={"a": "_sd.times(d[a], _sd.clip_da(a, a_min, a_max, min, max))",
-              "a_min": "_sd.times(d[a_min], _sd.clip_dlo(a, a_min, a_max, min, max))",
-              "a_max": "_sd.times(d[a_max], _sd.clip_dhi(a, a_min, a_max, min, max))",
-              "min": "_sd.times(d[min], _sd.clip_dlo(a, a_min, a_max, min, max))",
-              "max": "_sd.times(d[max], _sd.clip_dhi(a, a_min, a_max, min, max))"})
+     adjoint={"a": "d[y] * _sd.clip_da(a, a_min, a_max, min, max)",
+              "a_min": "d[y] * _sd.clip_dlo(a, a_min, a_max, min, max)",
+              "a_max": "d[y] * _sd.clip_dhi(a, a_min, a_max, min, max)",
+              "min": "d[y] * _sd.clip_dlo(a, a_min, a_max, min, max)",
+              "max": "d[y] * _sd.clip_dhi(a, a_min, a_max, min, max)"},
+     tangent={"a": "d[a] * _sd.clip_da(a, a_min, a_max, min, max)",
+              "a_min": "d[a_min] * _sd.clip_dlo(a, a_min, a_max, min, max)",
+              "a_max": "d[a_max] * _sd.clip_dhi(a, a_min, a_max, min, max)",
+              "min": "d[min] * _sd.clip_dlo(a, a_min, a_max, min, max)",
+              "max": "d[max] * _sd.clip_dhi(a, a_min, a_max, min, max)"})
 
 # ---- copies and conversions ---------------------------------------------------------------------
 for _copy in (np.copy, np.ascontiguousarray, np.asfortranarray):
@@ -136,19 +136,17 @@ elementwise(np.subtract, "a, b", a="1", b="-1")
 elementwise(np.multiply, "a, b", a="b", b="a")
 elementwise(np.divide, "a, b", a="1.0 / b", b="-y / b")
 # d/db a**b = a**b log(a); 0 where a <= 0 (there only integer b are defined)
-elementwise(np.power, "a, b", exact_zero="a",
+elementwise(np.power, "a, b", steep="a",
             a="b * a ** (b - 1)", b="y * np.log(np.where(a > 0, a, 1))")
-elementwise(np.float_power, "a, b", exact_zero="a", a="b * np.float_power(a, b - 1)",
+elementwise(np.float_power, "a, b", steep="a", a="b * np.float_power(a, b - 1)",
             b="y * np.log(np.where(a > 0, a, 1))")
-elementwise(np.maximum, "a, b", exact_zero="a, b", a="a >= b", b="a < b")
-elementwise(np.minimum, "a, b", exact_zero="a, b", a="a <= b", b="a > b")
-elementwise(np.fmax, "a, b", exact_zero="a, b",
-            a="(a >= b) | np.isnan(b)", b="(a < b) | np.isnan(a)")
-elementwise(np.fmin, "a, b", exact_zero="a, b",
-            a="(a <= b) | np.isnan(b)", b="(a > b) | np.isnan(a)")
-elementwise(np.arctan2, "a, b", exact_zero="a, b",
+elementwise(np.maximum, "a, b", a="a >= b", b="a < b")
+elementwise(np.minimum, "a, b", a="a <= b", b="a > b")
+elementwise(np.fmax, "a, b", a="(a >= b) | np.isnan(b)", b="(a < b) | np.isnan(a)")
+elementwise(np.fmin, "a, b", a="(a <= b) | np.isnan(b)", b="(a > b) | np.isnan(a)")
+elementwise(np.arctan2, "a, b", steep="a, b",
             a="b / (a * a + b * b)", b="-a / (a * a + b * b)")
-elementwise(np.hypot, "a, b", exact_zero="a, b", a="a / y", b="b / y")
+elementwise(np.hypot, "a, b", steep="a, b", a="a / y", b="b / y")
 elementwise(np.logaddexp, "a, b", a="np.exp(a - y)", b="np.exp(b - y)")
 elementwise(np.logaddexp2, "a, b", a="np.exp2(a - y)", b="np.exp2(b - y)")
 elementwise(np.remainder, "a, b", a="1", b="-np.floor_divide(a, b)")

@@ -130,24 +130,26 @@ def _display(func):
     return f"{module}.{qual}" if module else qual
 
 
-def elementwise(func, sig, name=None, exact_zero=(), **partials):
+def elementwise(func, sig, name=None, steep=(), **partials):
     """`y = func(...)` acting elementwise; `partials[p]` is the expression for dy/dp.
 
-    The adjoint of p is `d[y] * partial` and its tangent term `d[p] * partial`. `exact_zero`
+    The adjoint of p is `d[y] * partial` and its tangent term `d[p] * partial`. `steep`
     names the parameters whose partial can be infinite (or 0/0) where `y` is finite (sqrt at 0,
-    arcsin at 1), or exactly 0 on a whole region (maximum, clip): their products are
-    `_sd.times`, where a zero factor wins over an infinite one.
+    arcsin at 1): their products are `_sd.times`, where an exact zero derivative wins over the
+    infinite partial (an element that does not move has derivative 0). A function that
+    evaluates one is steep (`Analysis.steep`): all its products of derivatives are
+    `_sd.times` then, so that a zero partial downstream (a mask, a clip) stops the infinity.
     """
     params, defaults = _signature(sig)
-    if isinstance(exact_zero, str):
-        exact_zero = tuple(p.strip() for p in exact_zero.split(","))
+    if isinstance(steep, str):
+        steep = tuple(p.strip() for p in steep.split(","))
     adjoint, tangent = {}, {}
     for param, partial in partials.items():
         if partial == "1":
             adjoint[param], tangent[param] = "d[y]", f"d[{param}]"
         elif partial == "-1":
             adjoint[param], tangent[param] = "-d[y]", f"-d[{param}]"
-        elif param in exact_zero:
+        elif param in steep:
             adjoint[param] = f"_sd.times(d[y], {partial})"
             tangent[param] = f"_sd.times(d[{param}], {partial})"
         else:

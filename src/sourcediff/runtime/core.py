@@ -16,6 +16,7 @@ import numpy as np
 _float = float
 _float64 = np.float64
 _ndarray = np.ndarray
+_vdot = np.vdot
 
 
 def stop_gradient(x):
@@ -196,11 +197,17 @@ def times(g, p):
     padded, clipped, never written), whose derivative is 0 however steep the function they pass
     through (sqrt, a power below 1, arcsin... at their singular points)."""
     r = g * p
-    if isinstance(r, _float):
-        return r if r == r or (g != 0 and p != 0) else 0.0
-    if isinstance(r, np.ndarray) and r.dtype.kind in "fc" and np.isnan(r).any():
+    if type(r) is _ndarray:
+        if r.dtype.kind not in "fc":
+            return r
+        flat = r.ravel(order="K")   # a view of the fresh product
+        s = _vdot(flat, flat)       # nan exactly when an element is nan: one fast pass
+        if s == s:
+            return r
         return np.where((np.asarray(g) == 0) | (np.asarray(p) == 0), 0.0, r)
-    return r
+    if r == r or (g != 0 and p != 0):
+        return r
+    return 0.0
 
 
 def log_base(a):
