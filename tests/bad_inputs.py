@@ -27,6 +27,15 @@ def try_except(x):
     return y
 
 
+def try_finally(x):
+    y = 0.0
+    try:  # BAD: try_finally
+        y = math.log(x)
+    finally:
+        y = y + 1.0
+    return y
+
+
 def global_write(x):
     global COUNTER  # BAD: global_write
     COUNTER = x

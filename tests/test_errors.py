@@ -64,6 +64,7 @@ def assert_points_at(exc, name, show_line=True):
 SYNTAX = [
     ("gen_yield", (1.5,), UnsupportedSyntaxError),
     ("try_except", (1.5,), UnsupportedSyntaxError),
+    ("try_finally", (1.5,), UnsupportedSyntaxError),
     ("global_write", (1.5,), UnsupportedSyntaxError),
     ("nonlocal_write", (1.5,), UnsupportedSyntaxError),
     ("class_inside", (1.5,), UnsupportedSyntaxError),
@@ -433,3 +434,11 @@ def test_errors_survive_pickling():
     assert type(again) is UnsupportedSyntaxError
     assert str(again) == str(info.value)
     assert again.lineno == marker_line("try_except") and again.hint == info.value.hint
+
+
+@pytest.mark.quick
+def test_try_finally_is_named_as_such():
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        sourcediff.grad(bad_inputs.try_finally)(1.5)
+    assert "try/finally is not supported" in str(info.value), str(info.value)
+    assert "cleanup" in info.value.hint

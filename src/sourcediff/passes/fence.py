@@ -66,6 +66,13 @@ class Fence(gast.NodeVisitor):
             return
         super().generic_visit(node)
 
+    def visit_Try(self, node):
+        if not node.handlers:   # try/finally: no error handling to move, a cleanup
+            self.refuse(node, "try/finally",
+                        "run the cleanup after the differentiated code returns, outside "
+                        "the function")
+        self.generic_visit(node)
+
     def visit_Assign(self, node):
         for target in node.targets:
             self.check_target(target)
