@@ -826,6 +826,10 @@ def helpers_mask_then_steep(x):
     return np.sum(_steep_helper(_masking_helper(x)) + _masking_helper(_steep_helper(x * x)))
 
 
+def relu_then_sqrt_of_a_float(x):
+    return 3.0 * np.sqrt(np.maximum(x, 0.0)) + np.sqrt(np.clip(x, 0.0, None)) * x + x
+
+
 def power_of_a_relu_array_exponent(x, e):
     return np.sum(np.power(np.maximum(x, 0.0), e) + (-np.minimum(x, 0.0)) ** 0.5)
 
@@ -1017,6 +1021,7 @@ CASES = [
     Case(steep_then_masked, (np.array([0.6, 0.0, 1.3]),)),
     Case(scaled_in_place_unwritten_zero, (np.array([0.6, -0.8, 1.3]),)),
     Case(helpers_mask_then_steep, (np.array([0.6, -0.8, 1.3]),)),
+    Case(relu_then_sqrt_of_a_float, (-0.7,)),
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
          wrt=(0, 1)),
 ]

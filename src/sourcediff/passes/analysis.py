@@ -28,6 +28,8 @@ from .activity import (
 )
 from .templates import is_steep
 
+_PYTHON_ARITHMETIC = ("_operator", "operator", "builtins", "math")
+
 
 def slice_expr(node):
     """An index node (with `a:b` slices) as an ordinary expression (`slice(a, b, None)`)."""
@@ -121,12 +123,16 @@ class Analysis:
 
     def zero_wins(self, op):
         """Whether the derivative products of rule `op` are `_sd.times`: in a steep function,
-        unless every operand is a scalar (a Python float's 0.0 ** -0.5 raises instead, and
-        scalar code stays plain arithmetic)."""
+        unless every operand is a scalar and the rule is Python's own arithmetic (an operator,
+        a builtin, `math`): scalar code stays plain arithmetic, and there a Python float's
+        0.0 ** -0.5 raises instead. NumPy functions of scalars (`np.maximum(x, 0.0)`) give
+        NumPy floats, whose infinities do not raise: they keep zero-wins products."""
         if not self.steep:
             return False
         operands = [a for p, a in op.args.items() if p not in op.rule.static]
-        return not all(self.kind(a) == SCALAR for a in operands)
+        if not all(self.kind(a) == SCALAR for a in operands):
+            return True
+        return getattr(op.rule.func, "__module__", None) not in _PYTHON_ARITHMETIC
 
     def shares_with(self, name):
         """Names that may share `name`'s buffer (itself included)."""
