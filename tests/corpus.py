@@ -830,6 +830,15 @@ def relu_then_sqrt_of_a_float(x):
     return 3.0 * np.sqrt(np.maximum(x, 0.0)) + np.sqrt(np.clip(x, 0.0, None)) * x + x
 
 
+def _power_of_a_square(b):
+    return (b * b) ** 0.75
+
+
+def numpy_float_zero_into_a_helper(x):
+    z = np.where(x > 0.0, x, 0.0)
+    return _power_of_a_square(np.tanh(np.prod(z))) + np.sum(x * x)
+
+
 def power_of_a_relu_array_exponent(x, e):
     return np.sum(np.power(np.maximum(x, 0.0), e) + (-np.minimum(x, 0.0)) ** 0.5)
 
@@ -1022,6 +1031,7 @@ CASES = [
     Case(scaled_in_place_unwritten_zero, (np.array([0.6, -0.8, 1.3]),)),
     Case(helpers_mask_then_steep, (np.array([0.6, -0.8, 1.3]),)),
     Case(relu_then_sqrt_of_a_float, (-0.7,)),
+    Case(numpy_float_zero_into_a_helper, (np.array([0.6, -0.8, 1.3]),)),
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
          wrt=(0, 1)),
 ]

@@ -97,6 +97,7 @@ class Analysis:
         # back). Every product of a derivative is `_sd.times` then (see `zero_wins`)
         self.own_steep = self._evaluates_steep()
         self.steep = steep_unit or self.own_steep
+        self._numpy_scalars = None   # computed when a steep function needs it
 
     def _evaluates_steep(self):
         """Whether this function differentiates an operation whose partial can be infinite
@@ -123,16 +124,23 @@ class Analysis:
 
     def zero_wins(self, op):
         """Whether the derivative products of rule `op` are `_sd.times`: in a steep function,
-        unless every operand is a scalar and the rule is Python's own arithmetic (an operator,
-        a builtin, `math`): scalar code stays plain arithmetic, and there a Python float's
-        0.0 ** -0.5 raises instead. NumPy functions of scalars (`np.maximum(x, 0.0)`) give
-        NumPy floats, whose infinities do not raise: they keep zero-wins products."""
+        unless the rule is Python's own arithmetic (an operator, a builtin, `math`) on Python
+        floats: scalar code stays plain arithmetic, and there 0.0 ** -0.5 raises instead.
+        NumPy floats (from NumPy functions, indexing, `maybe_numpy_scalars`) give infinities
+        that do not raise: their products are zero-wins."""
         if not self.steep:
             return False
         operands = [a for p, a in op.args.items() if p not in op.rule.static]
         if not all(self.kind(a) == SCALAR for a in operands):
             return True
-        return getattr(op.rule.func, "__module__", None) not in _PYTHON_ARITHMETIC
+        if getattr(op.rule.func, "__module__", None) not in _PYTHON_ARITHMETIC:
+            return True
+        if self._numpy_scalars is None:
+            # a callee's parameters are what its caller computed; the derivative's own
+            # are taken for Python numbers (an np.float64 argument is not followed)
+            seeds = self.params if self.callee else ()
+            self._numpy_scalars = maybe_numpy_scalars(self.body, self.classify, seeds)
+        return any(isinstance(a, gast.Name) and a.id in self._numpy_scalars for a in operands)
 
     def shares_with(self, name):
         """Names that may share `name`'s buffer (itself included)."""
@@ -241,6 +249,38 @@ def missing_rule(an, stmt, op):
     if op.func is not None and not callable(op.func):
         hint = f"{label} is not a function sourcediff can differentiate"
     return an.error(MissingRuleError, f"no derivative rule for {label}", stmt, hint)
+
+
+def maybe_numpy_scalars(body, classify, seeds=()):
+    """Names that may hold a NumPy scalar (whose 0.0 ** -0.5 is inf, not an error): `seeds`,
+    what NumPy functions, indexing, calls and loops give, and Python arithmetic on such
+    names. Constants and the other parameters count as Python numbers."""
+    defs = list(bindings_in_loops(body))
+    found = set(seeds)
+    changed = True
+    while changed:
+        changed = False
+        for targets, value, _, _ in defs:
+            if all(t in found for t in targets):
+                continue
+            if value is None or isinstance(value, gast.Assign):
+                numpy = True
+            else:
+                op = classify(value)
+                func = getattr(op.rule, "func", None) if op.kind == "rule" else op.func
+                if op.kind == "const":
+                    numpy = False
+                elif op.kind in ("rule", "nondiff", "copy") and (
+                        op.kind == "copy"
+                        or getattr(func, "__module__", None) in _PYTHON_ARITHMETIC):
+                    numpy = any(isinstance(a, gast.Name) and a.id in found
+                                for a in op.args.values())
+                else:
+                    numpy = True
+            if numpy:
+                found.update(targets)
+                changed = True
+    return found
 
 
 def numpy_valued_in_loops(body, classify):
