@@ -427,8 +427,11 @@ class Run:
             self.problem(check, "bad-error", f"{type(exc).__name__}: {message}",
                          exc_type=type(exc).__name__)
 
-    def compare(self, check, got_vec, want_vec, rtol=RTOL, atol=ATOL, what="gradient"):
-        bad = mismatch(got_vec, want_vec, rtol, atol * scale_of(want_vec))
+    def compare(self, check, got_vec, want_vec, rtol=RTOL, atol=ATOL, what="gradient",
+                scale=None):
+        """`scale` (default: the size of `want_vec`) is what `atol` is relative to."""
+        bad = mismatch(got_vec, want_vec, rtol, atol * (scale_of(want_vec) if scale is None
+                                                        else scale))
         if bad:
             self.problem(check, "wrong", f"{what} differs: {bad}",
                          expected=want_vec.tolist(), actual=got_vec.tolist())
@@ -552,7 +555,12 @@ class Run:
                 if got.size != n:
                     self.problem("hvp", "wrong", f"hvp has {got.size} entries, expected {n}")
                 else:
-                    self.compare("hvp", got, want, RTOL2, ATOL2, "hessian-vector product")
+                    # relative to the size of the terms: with v = linspace(-1, 1, n) they
+                    # may cancel (a hessian of equal rows gives 0), and FD of the gradient
+                    # is accurate to the terms, not to their sum
+                    terms = float(np.max(np.abs(reference) @ np.abs(v_vec)))
+                    self.compare("hvp", got, want, RTOL2, ATOL2, "hessian-vector product",
+                                 scale=max(scale_of(want), terms))
 
     def _fd_hessian(self, f, i):
         """FD (two stencils) of the reverse-mode gradient w.r.t. argument i; None where
