@@ -141,6 +141,14 @@ def elementwise(func, sig, name=None, steep=(), **partials):
     `_sd.times` then, so that a zero partial downstream (a mask, a clip) stops the infinity.
     """
     params, defaults = _signature(sig)
+    adjoint, tangent = partial_templates(partials, steep)
+    _register(func, Rule(func, name or _display(func), params, defaults, adjoint, tangent,
+                         elementwise=True))
+
+
+def partial_templates(partials, steep=()):
+    """The adjoint and tangent templates of an elementwise function from its partials (see
+    `elementwise`; `steep` is a tuple or a comma list of parameter names)."""
     if isinstance(steep, str):
         steep = tuple(p.strip() for p in steep.split(","))
     adjoint, tangent = {}, {}
@@ -155,8 +163,7 @@ def elementwise(func, sig, name=None, steep=(), **partials):
         else:
             adjoint[param] = f"d[y] * ({partial})"
             tangent[param] = f"d[{param}] * ({partial})"
-    _register(func, Rule(func, name or _display(func), params, defaults, adjoint, tangent,
-                         elementwise=True))
+    return adjoint, tangent
 
 
 def rule(func, sig, *, adjoint, tangent, name=None, elementwise=False, scalar_out=False,

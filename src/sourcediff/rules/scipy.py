@@ -26,7 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
-from .registry import _signature, declare, lazy, nondifferentiable
+from .registry import _signature, declare, lazy, nondifferentiable, partial_templates
 from .registry import rule as _register
 
 TABLE = []        # (path, signature, adjoint, tangent, static, elementwise)
@@ -51,17 +51,11 @@ def rule(path, sig, *, adjoint, tangent, unsupported=(), elementwise=False, line
     declare(_display(path), adjoint, tangent)
 
 
-def elementwise(path, sig, steep=False, **partials):
+def elementwise(path, sig, steep=(), **partials):
     """An elementwise function with the partial derivative `partials[p]` for each p;
-    `steep`: products in which a zero wins over infinity (`registry.elementwise`)."""
-    if steep:
-        rule(path, sig, elementwise=True,
-             adjoint={p: f"_sd.times(d[y], {e})" for p, e in partials.items()},
-             tangent={p: f"_sd.times(d[{p}], {e})" for p, e in partials.items()})
-        return
-    rule(path, sig, elementwise=True,
-         adjoint={p: f"d[y] * ({e})" for p, e in partials.items()},
-         tangent={p: f"d[{p}] * ({e})" for p, e in partials.items()})
+    `steep` as in `registry.elementwise`."""
+    adjoint, tangent = partial_templates(partials, steep)
+    rule(path, sig, elementwise=True, adjoint=adjoint, tangent=tangent)
 
 
 def nondiff(*paths):
@@ -124,8 +118,8 @@ elementwise("scipy.special.ndtri", "x", x="2.5066282746310002 * np.exp(0.5 * y *
 # log Phi(x): phi(x) / Phi(x), as exp(log phi - log Phi) (stable far in the left tail)
 elementwise("scipy.special.log_ndtr", "x", x="np.exp(-0.5 * x * x - 0.9189385332046727 - y)")
 # (the parameters are x1, x2: `y` names the output in templates)
-elementwise("scipy.special.xlogy", "x1, x2", steep=True, x1="np.log(x2)", x2="x1 / x2")
-elementwise("scipy.special.xlog1py", "x1, x2", steep=True,
+elementwise("scipy.special.xlogy", "x1, x2", steep="x1, x2", x1="np.log(x2)", x2="x1 / x2")
+elementwise("scipy.special.xlog1py", "x1, x2", steep="x1, x2",
             x1="np.log1p(x2)", x2="x1 / (1.0 + x2)")
 elementwise("scipy.special.betaln", "a, b", a="_sd.digamma(a) - _sd.digamma(a + b)",
             b="_sd.digamma(b) - _sd.digamma(a + b)")
