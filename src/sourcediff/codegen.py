@@ -14,12 +14,17 @@ import types
 
 import gast
 
+from . import ir
 from . import nodes as N
 
 
 def to_source(node):
     """One node (expression or statement) as source text."""
-    return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(node)))
+    tree = gast.gast_to_ast(node)
+    for part in ir.walk(tree):   # `ast.unparse` looks up type comments by statement line
+        if isinstance(part, ast.stmt) and not hasattr(part, "lineno"):
+            part.lineno = 0
+    return ast.unparse(tree)
 
 
 def _expr(node):
@@ -166,9 +171,9 @@ def _read_globals_as_globals(fn, owner, free):
     if not isinstance(fn, ast.FunctionDef) or owner is None:
         return
     own = set(owner.__code__.co_freevars)
-    bound = {a.arg for a in fn.args.args} | {n.id for n in ast.walk(fn) if isinstance(
+    bound = {a.arg for a in fn.args.args} | {n.id for n in ir.walk(fn) if isinstance(
         n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    reads = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)
+    reads = {n.id for n in ir.walk(fn) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Load)}
     globals_ = sorted((set(free) - own) & reads - bound)
     if globals_:

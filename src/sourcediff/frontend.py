@@ -216,7 +216,7 @@ def _parse_at(func, source, source_lines, filename, first):
     # columns as in the file (the source was dedented to parse it), so carets line up
     margin = len(source_lines[0]) - len(source.splitlines(True)[0]) if source else 0
     if margin:
-        for node in gast.walk(module):
+        for node in ir.walk(module):
             for attr in ("col_offset", "end_col_offset"):
                 if getattr(node, attr, None) is not None:
                     setattr(node, attr, getattr(node, attr) + margin)

@@ -20,6 +20,7 @@ def f(x, y=1.0):
 from __future__ import annotations
 
 import copy
+from collections import deque
 
 import gast
 
@@ -53,14 +54,60 @@ def walk_statements(stmts):
             yield from walk_statements(block)
 
 
+def walk(node):
+    """Every node of the tree under `node`, `node` first, breadth first: `ast.walk`'s nodes
+    in `ast.walk`'s order, without its two layers of generators (the compiler walks trees
+    millions of times)."""
+    todo = deque((node,))
+    take, put, put_all = todo.popleft, todo.append, todo.extend
+    while todo:
+        node = take()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                put_all([item for item in value if isinstance(item, _AST)])
+            elif isinstance(value, _AST):
+                put(value)
+
+
+_AST = gast.AST
+_ATOMIC = frozenset((str, int, float, bool, complex, bytes, type(None)))
+
+
+def copy_tree(node, memo=None):
+    """A deep copy of the tree `node` (what `copy.deepcopy` gives, nodes shared inside it
+    shared in the copy too, in a third of its time): AST nodes and lists are copied here,
+    anything else hanging on a node by `copy.deepcopy`."""
+    if memo is None:
+        memo = {}
+    done = memo.get(id(node))
+    if done is not None:
+        return done
+    cls = node.__class__
+    if cls is list:
+        out = [item if item.__class__ in _ATOMIC else copy_tree(item, memo) for item in node]
+    elif isinstance(node, _AST):
+        out = cls.__new__(cls)
+        out.__dict__.update({key: value if value.__class__ in _ATOMIC
+                             else copy_tree(value, memo)
+                             for key, value in node.__dict__.items()})
+    elif cls in _ATOMIC:
+        return node
+    else:
+        return copy.deepcopy(node, memo)
+    memo[id(node)] = out
+    return out
+
+
 def names_in(node):
     """Every name `node` (an expression or a statement) mentions."""
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def assigned_names(stmts):
     """Names bound anywhere in `stmts` (assignment targets and loop targets)."""
-    return {node.id for stmt in stmts for node in gast.walk(stmt)
+    return {node.id for stmt in stmts for node in walk(stmt)
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
 
 
@@ -76,7 +123,7 @@ def reads_of(stmt):
         return names_in(stmt.test)
     if isinstance(stmt, gast.For):
         return names_in(stmt.iter)
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    return {n.id for n in walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 
@@ -110,6 +157,8 @@ class Rename(gast.NodeTransformer):
 
 def rename(tree, mapping, loads_only=False):
     """Rename names in `tree` in place; returns whether any was renamed."""
+    if not mapping:
+        return False
     renamer = Rename(mapping, loads_only)
     renamer.visit(tree)
     return renamer.changed
@@ -123,7 +172,7 @@ class Substitute(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if node.id in self.values and isinstance(node.ctx, gast.Load):
-            return copy.deepcopy(self.values[node.id])
+            return copy_tree(self.values[node.id])
         return node
 
 

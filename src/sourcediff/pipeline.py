@@ -63,10 +63,10 @@ def hygiene(src, namer):
     a module-level value read under one."""
     tree = src.tree
     params = set(ir.param_names(tree))
-    stored = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    stored = {n.id for n in ir.walk(tree) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)}
     mapping = {}
-    for node in gast.walk(tree):
+    for node in ir.walk(tree):
         if not isinstance(node, gast.Name) or node.id not in GENERATED:
             continue
         if node.id not in stored and node.id not in params:
@@ -76,7 +76,7 @@ def hygiene(src, namer):
                             hint=f"import or define it under another name than `{node.id}`")
         if node.id not in mapping:
             mapping[node.id] = namer.fresh(node.id + "_")
-    for node in gast.walk(tree):
+    for node in ir.walk(tree):
         if isinstance(node, gast.Name) and node.id in mapping:
             node.id = mapping[node.id]
     # a parameter renamed too: the names callers and `wrt` use map to it
@@ -86,7 +86,7 @@ def hygiene(src, namer):
 def prepare(func, stop_after=None):
     """Parse and normalize `func`; returns (FunctionSource, Namer)."""
     src = parse_function(func)
-    names = {n.id for n in gast.walk(src.tree) if isinstance(n, gast.Name)}
+    names = {n.id for n in ir.walk(src.tree) if isinstance(n, gast.Name)}
     namer = Namer(names | set(RESERVED) | set(src.func.__code__.co_freevars))
     if not getattr(func, "__sourcediff_generated__", False):
         hygiene(src, namer)

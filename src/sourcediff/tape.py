@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gast
 
+from . import ir
 from . import nodes as N
 
 TAPE, PUSH, POP = "_tape", "_push", "_pop"
@@ -66,7 +67,7 @@ def pushed_names(stmts):
     """Names pushed on a tape by `_push(name)` statements (in generated derivative code)."""
     found = set()
     for stmt in stmts:
-        for node in gast.walk(stmt):
+        for node in ir.walk(stmt):
             if (isinstance(node, gast.Call) and is_name(node.func, PUSH) and node.args
                     and isinstance(node.args[0], gast.Name)):
                 found.add(node.args[0].id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from . import codegen, runtime
+from . import codegen, ir, runtime
 from . import nodes as N
 from .errors import SourceDiffError, UnsupportedSyntaxError
 from .naming import Namer, identifier
@@ -82,12 +82,12 @@ class Unit:
             entry = self.prepared[func] = prepare(func)
             self.reserve_reads(entry[0])
         src, namer = entry
-        return copy.deepcopy(src.tree), src, namer
+        return ir.copy_tree(src.tree), src, namer
 
     def reserve_reads(self, src):
         """Keep the globals `src` reads out of the generated names; one already taken (by a
         function generated before `src` was read) means generating the unit again."""
-        loads = {n.id for n in gast.walk(src.tree)
+        loads = {n.id for n in ir.walk(src.tree)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         reads = loads - local_names(src.tree)
         clash = reads & (self.names.taken - self.read - set(RESERVED) - self.reserved)

@@ -317,8 +317,8 @@ class Checkpointing:
         # before the loop the adjoint may read later: saved on the tape around the loop
         assigned = ir.assigned_names([stmt])
         assigned |= {rev.shape_vars[n] for n in assigned if n in rev.shape_vars}
-        assigned |= {rev.counters[id(s)] for s in gast.walk(stmt) if id(s) in rev.counters}
-        assigned |= {self.loops[id(s)].names["ck"] for s in gast.walk(stmt)
+        assigned |= {rev.counters[id(s)] for s in ir.walk(stmt) if id(s) in rev.counters}
+        assigned |= {self.loops[id(s)].names["ck"] for s in ir.walk(stmt)
                      if s is not stmt and id(s) in self.loops and self.loops[id(s)].names}
         loop.saved = sorted(assigned - set(state))
         ck, op, a, b = (N.name(names[k]) for k in ("ck", "ck_op", "ck_a", "ck_b"))
@@ -412,10 +412,10 @@ class Checkpointing:
         fresh |= {rev.shape_vars[n] for n in fresh if n in rev.shape_vars}
         inner_maybe = set(maybe) | assigned | target
         inner_maybe |= {rev.shape_vars[n] for n in assigned if n in rev.shape_vars}
-        nested = {rev.counter_name(s) for s in gast.walk(stmt) if s is not stmt
+        nested = {rev.counter_name(s) for s in ir.walk(stmt) if s is not stmt
                   and (isinstance(s, gast.While)
                        or isinstance(s, gast.For) and _has_break(s.body))}
-        nested |= {self.loops[id(s)].names["ck"] for s in gast.walk(stmt)
+        nested |= {self.loops[id(s)].names["ck"] for s in ir.walk(stmt)
                    if s is not stmt and id(s) in self.loops and self.loops[id(s)].names}
         inner_maybe = (inner_maybe - fresh) - nested
         return inner_maybe, set(defined) | target
@@ -545,11 +545,11 @@ def _derivative_code(stmts, site_of):
 def _names_of(stmt):
     """The names one statement itself mentions (a compound statement: its header only)."""
     if isinstance(stmt, (gast.If, gast.While)):
-        return {n.id for n in gast.walk(stmt.test) if isinstance(n, gast.Name)}
+        return {n.id for n in ir.walk(stmt.test) if isinstance(n, gast.Name)}
     if isinstance(stmt, gast.For):
-        return {n.id for n in gast.walk(stmt.iter) if isinstance(n, gast.Name)} | {
+        return {n.id for n in ir.walk(stmt.iter) if isinstance(n, gast.Name)} | {
             stmt.target.id}
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)}
+    return {n.id for n in ir.walk(stmt) if isinstance(n, gast.Name)}
 
 
 def _has_break(body):

@@ -62,7 +62,7 @@ class _Hoist(gast.NodeTransformer):
         result = result or self.namer.fresh("comp")
         mapping = {}
         for gen in node.generators:
-            for target in gast.walk(gen.target):
+            for target in ir.walk(gen.target):
                 if isinstance(target, gast.Name) and target.id not in mapping:
                     mapping[target.id] = self.namer.fresh(target.id)
         rename = ir.Rename(mapping)
@@ -95,7 +95,7 @@ def _hoist_block(src, namer, stmts):
     for stmt in stmts:
         line = getattr(stmt, "lineno", None)
         if isinstance(stmt, gast.While) and any(isinstance(n, COMPREHENSIONS)
-                                                for n in gast.walk(stmt.test)):
+                                                for n in ir.walk(stmt.test)):
             raise src.error(UnsupportedSyntaxError, "a comprehension in a while condition is "
                             "not supported", stmt, hint="compute it in the loop body")
         hoist = _Hoist(src, namer, line)

@@ -290,7 +290,7 @@ def _dict_view(node):
 
 
 def count_returns(stmts):
-    return sum(isinstance(n, gast.Return) for s in stmts for n in gast.walk(s))
+    return sum(isinstance(n, gast.Return) for s in stmts for n in ir.walk(s))
 
 
 def desugar(src, namer):
@@ -318,7 +318,7 @@ def desugar(src, namer):
                   if isinstance(s, (gast.For, gast.While)))
     in_loop = in_loop or any(
         isinstance(n, (gast.For, gast.While)) and contains(n.body, gast.Return)
-        for s in body for n in gast.walk(s))
+        for s in body for n in ir.walk(s))
     if in_loop:
         low.retflag = namer.fresh("returned")
     lowered, always = low.block(body, None, [])
@@ -327,6 +327,6 @@ def desugar(src, namer):
         head.append(N.assign(low.retflag, N.const(False), tree.lineno))
     if not always:
         head.append(N.assign(low.result, N.const(None), tree.lineno))
-    last = max(n.lineno for s in body for n in gast.walk(s) if isinstance(n, gast.Return))
+    last = max(n.lineno for s in body for n in ir.walk(s) if isinstance(n, gast.Return))
     tree.body = head + lowered + [N.return_(N.name(low.result), last)]
     return src

@@ -122,7 +122,7 @@ class Forward:
             return False
         tangents = {t: p for p, t in self.dot.names.items()}
         return any(isinstance(n, gast.Name) and tangents.get(n.id) in self.written
-                   for n in gast.walk(expr))
+                   for n in ir.walk(expr))
 
     def tangent(self, stmt, op, target):
         if op.kind == "copy":

@@ -114,7 +114,7 @@ class Mutations:
 
     def statement(self, stmt):
         line = getattr(stmt, "lineno", None)
-        for node in gast.walk(stmt):
+        for node in ir.walk(stmt):
             if isinstance(node, gast.Call):
                 self.check_call(node, stmt)
         if _call_statement(stmt):

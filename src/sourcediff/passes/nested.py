@@ -180,13 +180,13 @@ def extract(src, namer):
     for stmt in tree.body:
         _CalledLambdas(namer, found).visit(stmt)
     tree.body = _take(src, tree.body, found)
-    for node in gast.walk(tree):
+    for node in ir.walk(tree):
         if isinstance(node, gast.Lambda):
             raise src.error(UnsupportedSyntaxError, "a lambda passed as a value inside the "
                             "function is not supported", node,
                             hint="bind it to a name and call it here (`h = lambda v: ...; "
                                  "h(x)`), or define it at module level")
-    assigned = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    assigned = {n.id for n in ir.walk(tree) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
     for name, nested in found.items():
         if name in assigned:
@@ -214,7 +214,7 @@ def prepare(src, namer, nested, passes):
 
 def _locals(tree):
     params = ir.param_names(tree)
-    stored = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    stored = [n.id for n in ir.walk(tree) if isinstance(n, gast.Name)
               and isinstance(n.ctx, gast.Store)]
     return list(dict.fromkeys(params + stored))
 
@@ -241,7 +241,7 @@ class Inliner:
         callee = self.receiver_of_nested(stmt)
         if callee is not None:
             return self.inline(stmt, callee)
-        for node in gast.walk(stmt):
+        for node in ir.walk(stmt):
             if isinstance(node, gast.Name) and node.id in nested:
                 raise self.src.error(
                     UnsupportedSyntaxError, f"the nested function `{node.id}` is used as a "

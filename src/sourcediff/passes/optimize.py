@@ -25,7 +25,6 @@ After (with `t4` unused)::
 
 from __future__ import annotations
 
-import copy
 import re
 from collections import Counter
 
@@ -42,14 +41,14 @@ KEEP = set(tape.NAMES)
 
 def _bound(fn):
     counts = Counter(a.id for a in fn.args.args)
-    for node in gast.walk(fn):
+    for node in ir.walk(fn):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             counts[node.id] += 1
     return counts
 
 
 def _reads(fn):
-    return Counter(n.id for n in gast.walk(fn)
+    return Counter(n.id for n in ir.walk(fn)
                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
 
@@ -63,7 +62,7 @@ def _random(func):
 
 
 def _pure(value):
-    for node in gast.walk(value):
+    for node in ir.walk(value):
         if isinstance(node, gast.Call):
             func = node.func
             if _random(func):
@@ -90,7 +89,7 @@ def propagate_copies(fn):
     """Replace reads of single-assignment copies by their single-assignment sources."""
     bound = _bound(fn)
     mapping = {}
-    for node in gast.walk(fn):
+    for node in ir.walk(fn):
         if (isinstance(node, gast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], gast.Name)
                 and isinstance(node.value, gast.Name)):
@@ -153,7 +152,7 @@ def _dead(stmt, reads):
 
 
 def _stored(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    return {n.id for n in ir.walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)}
 
 
@@ -161,10 +160,21 @@ def propagate_local_copies(fn):
     """Within each straight-line block: after `a = b`, reads of `a` read `b` until either is
     rebound; and `b = a` right after `a = b` (nothing rebound in between) is dropped."""
     changed = False
+    copies = {}   # in the block being read, a -> b: a currently holds the same value as b
+
+    def rename(node):
+        nonlocal changed
+        if not copies or not any(isinstance(n, gast.Name) and n.id in copies
+                                 for n in ir.walk(node)):
+            return node
+        renamer = ir.Rename(copies, loads_only=True)
+        node = renamer.visit(node)
+        changed |= renamer.changed
+        return node
 
     def block(stmts):
-        nonlocal changed
-        copies = {}   # a -> b: a currently holds the same value as b
+        nonlocal changed, copies
+        outer, copies = copies, {}
         out = []
         for stmt in stmts:
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
@@ -174,9 +184,7 @@ def propagate_local_copies(fn):
                 copies = {a: b for a, b in copies.items()
                           if a not in killed and b not in killed}
                 if isinstance(stmt, gast.If):
-                    renamer = ir.Rename(copies, loads_only=True)
-                    stmt.test = renamer.visit(stmt.test)
-                    changed |= renamer.changed
+                    stmt.test = rename(stmt.test)
                 out.append(stmt)
                 continue
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
@@ -185,15 +193,13 @@ def propagate_local_copies(fn):
                 if copies.get(source) == target or copies.get(target) == source:
                     changed = True     # `b = a` where a already equals b
                     continue
-            renamer = ir.Rename(copies, loads_only=True)
             if isinstance(stmt, gast.Assign):
-                stmt.value = renamer.visit(stmt.value)
+                stmt.value = rename(stmt.value)
                 for target in stmt.targets:
                     if isinstance(target, gast.Subscript):   # never the array written into
-                        target.slice = renamer.visit(target.slice)
+                        target.slice = rename(target.slice)
             else:
-                renamer.visit(stmt)
-            changed |= renamer.changed
+                rename(stmt)
             killed = _stored(stmt)
             copies = {a: b for a, b in copies.items() if a not in killed and b not in killed}
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
@@ -201,6 +207,7 @@ def propagate_local_copies(fn):
                     and stmt.targets[0].id not in KEEP:
                 copies[stmt.targets[0].id] = stmt.value.id
             out.append(stmt)
+        copies = outer
         return out
 
     fn.body = block(fn.body)
@@ -216,23 +223,13 @@ def _text(stmt):
     return to_source(stmt) if not isinstance(stmt, gast.If) else to_source(stmt.test)
 
 
-def _writes(stmt):
-    """Names a statement may change: assignment targets, and arrays written in place."""
-    names = _stored(stmt)
-    for node in gast.walk(stmt):
-        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
-            base = node.value
-            if isinstance(base, gast.Name):
-                names.add(base.id)
-    return names
-
-
 def inline_temporaries(fn):
     """Fold a compiler temporary (`t3 = t2 * 0.25`) into its single use later in the same
     straight-line block, when nothing in between changes what it reads."""
     bound = _bound(fn)
     reads = _reads(fn)
     changed = False
+    facts = _Facts()
 
     def block(stmts):
         nonlocal changed
@@ -244,21 +241,20 @@ def inline_temporaries(fn):
             name = _inlinable(stmt, bound, reads)
             if name is not None:
                 value = stmt.value
-                needs = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+                needs = ir.names_in(value) | {name}
                 for j in range(i + 1, len(stmts)):
                     later = stmts[j]
-                    uses = sum(1 for n in gast.walk(later) if isinstance(n, gast.Name)
-                               and n.id == name and isinstance(n.ctx, gast.Load))
+                    loads, writes, writes_memory = facts.of(later)
+                    uses = loads[name]
                     if uses:
-                        if uses == 1 and _simple_use(later, name):
-                            folded = ir.substitute(copy.deepcopy(later), {name: value})
-                            if len(_text(folded)) <= MAX_LINE:   # keep lines readable
-                                stmts[j] = folded
-                                del stmts[i]
-                                changed = True
-                                i -= 1
+                        if uses == 1 and _simple_use(later, name) and _fold(later, name,
+                                                                             value):
+                            facts.forget(later)
+                            del stmts[i]
+                            changed = True
+                            i -= 1
                         break
-                    if _writes(later) & (needs | {name}) or _may_write_memory(later):
+                    if writes & needs or writes_memory:
                         break
             i += 1
         return stmts
@@ -267,17 +263,76 @@ def inline_temporaries(fn):
     return changed
 
 
-def _may_write_memory(stmt):
-    """Whether `stmt` may change an array or a list in place (an element write, or a call
-    that is not a pure helper, the tape's push aside): an expression reading a view of it
-    must not move past it."""
-    for node in gast.walk(stmt):
-        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
-            return True
-        if isinstance(node, gast.Call) and not _pure(node) and not (
+class _Facts:
+    """Per statement, computed once in one walk: the names it reads (with counts), the names
+    it may change (assignment targets, and arrays written in place), and whether it may
+    change an array or a list in place (an element write, or a call that is not a pure
+    helper, the tape's push aside): an expression reading a view of it must not move past
+    it."""
+
+    def __init__(self):
+        self.known = {}
+
+    def of(self, stmt):
+        entry = self.known.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            entry = self.known[id(stmt)] = (stmt, *_facts(stmt))
+        return entry[1:]
+
+    def forget(self, stmt):
+        self.known.pop(id(stmt), None)
+
+
+def _facts(stmt):
+    loads, writes, memory = Counter(), set(), False
+    for node in ir.walk(stmt):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load):
+                loads[node.id] += 1
+            elif isinstance(node.ctx, gast.Store):
+                writes.add(node.id)
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            memory = True
+            if isinstance(node.value, gast.Name):
+                writes.add(node.value.id)
+        elif isinstance(node, gast.Call) and not memory and not _pure(node) and not (
                 isinstance(node.func, gast.Name) and node.func.id in KEEP):
-            return True
+            memory = True
+    return loads, writes, memory
+
+
+def _fold(stmt, name, value):
+    """Put a copy of `value` in place of the one read of `name` in `stmt` when the line stays
+    readable; returns whether it did. The read's ancestors are `stmt`'s own: a node shared
+    with another statement would make the name read twice."""
+    parent, field, index = _read_slot(stmt, name)
+    holder = getattr(parent, field)
+    old = holder[index] if index is not None else holder
+    new = ir.copy_tree(value)
+    _put(parent, field, index, new)
+    if len(_text(stmt)) <= MAX_LINE:
+        return True
+    _put(parent, field, index, old)
     return False
+
+
+def _read_slot(tree, name):
+    for parent in ir.walk(tree):
+        for field in parent._fields:
+            value = getattr(parent, field, None)
+            items = enumerate(value) if isinstance(value, list) else ((None, value),)
+            for index, item in items:
+                if isinstance(item, gast.Name) and item.id == name and isinstance(
+                        item.ctx, gast.Load):
+                    return parent, field, index
+    raise AssertionError(f"no read of {name}")
+
+
+def _put(parent, field, index, node):
+    if index is None:
+        setattr(parent, field, node)
+    else:
+        getattr(parent, field)[index] = node
 
 
 def _inlinable(stmt, bound, reads):
@@ -296,7 +351,7 @@ def _simple_use(stmt, name):
     if isinstance(stmt, (gast.For, gast.While, gast.Return, gast.Expr)):
         return False
     if isinstance(stmt, gast.If):
-        return any(isinstance(n, gast.Name) and n.id == name for n in gast.walk(stmt.test))
+        return any(isinstance(n, gast.Name) and n.id == name for n in ir.walk(stmt.test))
     return True
 
 

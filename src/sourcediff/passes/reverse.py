@@ -426,7 +426,7 @@ class Reverse:
         return self.counters[id(stmt)]
 
     def read(self, node):
-        for sub in gast.walk(node):
+        for sub in ir.walk(node):
             if isinstance(sub, gast.Name) and sub.id in self.an.locals:
                 self.reads.add(sub.id)
 
@@ -524,7 +524,7 @@ class Reverse:
         # trip counters of loops nested in this one are rebound on every trip too
         inner_maybe |= {self.shape_vars[n] for n in ir.assigned_names(stmt.body)
                         if n in self.shape_vars}
-        inner_maybe |= {self.counter_name(s) for s in gast.walk(stmt) if s is not stmt
+        inner_maybe |= {self.counter_name(s) for s in ir.walk(stmt) if s is not stmt
                         and (isinstance(s, gast.While)
                              or isinstance(s, gast.For) and has_break(s.body))}
         inner_defined = set(defined) | ({stmt.target.id} if is_for else set())
@@ -615,7 +615,7 @@ class Reverse:
         out_value = N.name(an.output) if an.output else an.tree.body[-1].value
         keep = []
         writes = any(isinstance(t, gast.Subscript) for stmt in adjoint for node in
-                     gast.walk(stmt) if isinstance(node, gast.Assign) for t in node.targets)
+                     ir.walk(stmt) if isinstance(node, gast.Assign) for t in node.targets)
         if preserve_result and (writes or any(name == an.output for _, name in self.pushed)
                                 or self.checkpoints.clobbers(an.output)):
             # the adjoint sweep rolls the output variable back, or puts back in place what
@@ -701,7 +701,7 @@ def loop_invariants(an):
             continue
         if id(loop) not in changed_in:
             changed_in[id(loop)] = ir.assigned_names([loop]) | {
-                s.targets[0].value.id for s in gast.walk(loop)
+                s.targets[0].value.id for s in ir.walk(loop)
                                      if isinstance(s, gast.Assign)
                                      and isinstance(s.targets[0], gast.Subscript)}
         if not (ir.names_in(value) & changed_in[id(loop)]):

@@ -10,7 +10,6 @@ dt1 * (2 * x)
 
 from __future__ import annotations
 
-import copy
 import operator
 
 import gast
@@ -27,7 +26,7 @@ def instantiate(template, values, derivative, zero_wins=False):
     `Analysis.steep`), every product of a derivative is `_sd.times`, where an exact zero
     factor wins over an infinite one: a masked element's 0 stops an infinite adjoint."""
     substitute = _Substitute(values, derivative)
-    tree = substitute.visit(copy.deepcopy(template))
+    tree = substitute.visit(ir.copy_tree(template))
     tree = _Fold(substitute.derived, keep_times=zero_wins).visit(tree)
     if zero_wins:
         tree = _ZeroWins(substitute.roots).visit(tree)
@@ -38,7 +37,7 @@ def is_steep(template, values):
     """Whether `template`, for these operands, multiplies a derivative by a partial that may
     be infinite where the value is finite (it keeps a `_sd.times`: sqrt, not `x ** 2`)."""
     tree = instantiate(template, values, lambda name: N.name("_g"))
-    return any(_is_times(n) for n in gast.walk(tree))
+    return any(_is_times(n) for n in ir.walk(tree))
 
 
 def _is_times(node):
@@ -62,7 +61,7 @@ class _Substitute(ir.Substitute):
             name = node.slice.id
             result = self.derivative(name)
             result = N.const(0.0) if result is None else result
-            self.derived.update(id(n) for n in gast.walk(result))
+            self.derived.update(id(n) for n in ir.walk(result))
             if not _number(result):
                 self.roots.add(id(result))
             return result

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .. import ir
 from .. import nodes as N
 from ..errors import SourceDiffError
 
@@ -303,7 +304,7 @@ def _rename_output(source, out_name):
     if out_name == "y":
         return source
     node = N.parse_expr(source)
-    for sub in gast.walk(node):
+    for sub in ir.walk(node):
         if isinstance(sub, gast.Name) and sub.id == out_name:
             sub.id = "y"
     from ..codegen import to_source
