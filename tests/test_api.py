@@ -455,6 +455,28 @@ def test_function_code_replaced_in_place(tmp_path, monkeypatch):
     assert_close(df(1.5), 3.0 * 1.5**2)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.quick
+def test_rebound_builtin_is_followed(tmp_path, monkeypatch, mode):
+    """Preparing a function resolves some names once (`max` becomes a runtime helper): a
+    derivative compiled after the module rebinds such a name must follow the new binding,
+    and one compiled before must notice it too."""
+    mod = load_module(tmp_path, """
+        def f(x):
+            return max(x * x, 0.5) * 3.0
+    """, monkeypatch)
+    other = load_module(tmp_path, """
+        def product(a, b):
+            return a * b
+    """, monkeypatch)
+    before = sourcediff.grad(mod.f, mode="reverse" if mode == "forward" else "forward")
+    assert_close(before(1.5), 6.0 * 1.5)            # d/dx 3 x^2
+    mod.max = other.product
+    assert_close(mod.f(1.5), 3.0 * 1.5 * 1.5 * 0.5)
+    assert_close(sourcediff.grad(mod.f, mode=mode)(1.5), 3.0 * 1.5)   # d/dx 1.5 x^2
+    assert_close(before(1.5), 3.0 * 1.5)
+
+
 # ---- threads ------------------------------------------------------------------------------------
 N_THREADS = 8
 N_CALLS = 200

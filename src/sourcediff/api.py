@@ -47,7 +47,8 @@ class Compiled:
     def __init__(self, text, fn, unit, return_line):
         self.text = text
         self.fn = fn
-        self.deps = unit.deps
+        # (scope, name, object), once each: checked on every call
+        self.deps = list({(id(g), name): (g, name, obj) for g, name, obj in unit.deps}.values())
         self.return_line = return_line
         self.rules_version = registry.VERSION[0]
         # the derivative also goes stale when a function's code is replaced in place

@@ -22,6 +22,14 @@ from .errors import NoSourceError, SourceDiffError, UnsupportedSyntaxError
 _MISSING = object()
 
 
+class Consulted(list):
+    """The (dotted path, object) pairs a function's preparation resolved; copies of its
+    FunctionSource made meanwhile (nested functions) record into the same list, until
+    `recording` is switched off."""
+
+    recording = True
+
+
 @dataclass
 class FunctionSource:
     """A parsed user function and everything needed to point errors at its lines."""
@@ -68,24 +76,42 @@ class FunctionSource:
         code = self.func.__code__
         return dict(zip(code.co_freevars, self.func.__closure__ or (), strict=True))
 
+    consulted = None   # a Consulted list: every (dotted path, object) resolved goes in it
+
     def resolve(self, node):
         """The object a non-local Name / dotted Attribute refers to, or `_MISSING`."""
-        if isinstance(node, gast.Name):
-            if node.id == "_sd":   # the runtime (user code cannot read the name: pipeline)
-                from . import runtime
-                return runtime
+        path = []
+        while isinstance(node, gast.Attribute):
+            path.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name):
+            return _MISSING
+        path.append(node.id)
+        path = tuple(reversed(path))
+        found = self.resolve_path(path)
+        if self.consulted is not None and self.consulted.recording:
+            self.consulted.append((path, found))
+        return found
+
+    def resolve_path(self, path):
+        """The object `a.b.c` refers to (path ("a", "b", "c")), or `_MISSING`."""
+        first, *attrs = path
+        if first == "_sd":   # the runtime (user code cannot read the name: pipeline)
+            from . import runtime
+            found = runtime
+        else:
             closure = self.closure_vars()
-            if node.id in closure:
-                return closure[node.id]
-            if node.id in self.func.__globals__:
-                return self.func.__globals__[node.id]
-            return getattr(builtins, node.id, _MISSING)
-        if isinstance(node, gast.Attribute):
-            base = self.resolve(node.value)
-            if base is _MISSING:
-                return _MISSING
-            return getattr(base, node.attr, _MISSING)
-        return _MISSING
+            if first in closure:
+                found = closure[first]
+            elif first in self.func.__globals__:
+                found = self.func.__globals__[first]
+            else:
+                found = getattr(builtins, first, _MISSING)
+        for attr in attrs:
+            if found is _MISSING:
+                break
+            found = getattr(found, attr, _MISSING)
+        return found
 
 
 MISSING = _MISSING

@@ -13,11 +13,14 @@ prints the program after it.
 
 from __future__ import annotations
 
+import types
+import weakref
+
 import gast
 
 from . import ir, tape
 from .errors import UnsupportedSyntaxError
-from .frontend import parse_function
+from .frontend import Consulted, parse_function
 from .naming import Namer
 from .passes import nested
 from .passes.comprehensions import expand_comprehensions
@@ -26,6 +29,7 @@ from .passes.fence import fence
 from .passes.iterators import rewrite_iterators
 from .passes.mutations import rewrite_mutations
 from .passes.normalize import normalize
+from .rules import registry
 
 # the passes that turn a user function into the normalized program, with their names for
 # `sourcediff show --dump-after NAME`
@@ -83,9 +87,38 @@ def hygiene(src, namer):
     src.renames = {p: mapping[p] for p in params if p in mapping}
 
 
-def prepare(func, stop_after=None):
-    """Parse and normalize `func`; returns (FunctionSource, Namer)."""
+_PREPARED = weakref.WeakKeyDictionary()   # func -> (code, rules version, consulted, entry)
+
+
+def prepared(func):
+    """`prepare(func)`, computed once per function while its code, the rules and every name
+    its preparation resolved (globals, closure cells, their attributes) stay what they were.
+    The entry is shared: callers copy `src.tree` before changing it."""
+    if not isinstance(func, types.FunctionType):
+        return prepare(func)   # which says what it cannot read
+    try:
+        code, version, consulted, entry = _PREPARED[func]
+    except KeyError:
+        pass
+    else:
+        src = entry[0]
+        if code is func.__code__ and version == registry.VERSION[0] and all(
+                src.resolve_path(path) is found for path, found in consulted):
+            return entry
+    consulted = Consulted()
+    try:
+        entry = prepare(func, consulted=consulted)
+    finally:
+        consulted.recording = False
+    _PREPARED[func] = (func.__code__, registry.VERSION[0], consulted, entry)
+    return entry
+
+
+def prepare(func, stop_after=None, consulted=None):
+    """Parse and normalize `func`; returns (FunctionSource, Namer). With a `consulted` list
+    (a frontend.Consulted), every name the passes resolve is recorded in it."""
     src = parse_function(func)
+    src.consulted = consulted
     names = {n.id for n in ir.walk(src.tree) if isinstance(n, gast.Name)}
     namer = Namer(names | set(RESERVED) | set(src.func.__code__.co_freevars))
     if not getattr(func, "__sourcediff_generated__", False):

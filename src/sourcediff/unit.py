@@ -22,7 +22,7 @@ from .passes.analysis import Analysis
 from .passes.forward import Forward
 from .passes.optimize import optimize
 from .passes.reverse import Reverse
-from .pipeline import RESERVED, prepare
+from .pipeline import RESERVED, prepared
 
 _SIMPLE = (int, float, bool, str, type(None))
 
@@ -79,8 +79,9 @@ class Unit:
     def prepare(self, func):
         entry = self.prepared.get(func)
         if entry is None:
-            entry = self.prepared[func] = prepare(func)
+            entry = self.prepared[func] = prepared(func)
             self.reserve_reads(entry[0])
+            self.depend_on_resolved(entry[0])
         src, namer = entry
         return ir.copy_tree(src.tree), src, namer
 
@@ -96,6 +97,15 @@ class Unit:
         self.read |= reads
         for name in reads:
             self.names.reserve(name)
+
+    def depend_on_resolved(self, src):
+        """Preparing `src` resolved some names once (`max(a, b)` became `_sd.max_of`, an
+        iterator a loop): the module rebinding one of them recompiles the derivative."""
+        scope = src.func.__globals__
+        cells = set(src.func.__code__.co_freevars)
+        for first in dict.fromkeys(path[0] for path, _ in src.consulted or ()):
+            if first not in cells and first != "_sd":
+                self.deps.append((scope, first, scope.get(first)))
 
     def analysis(self, func, wrt, param_kinds, callee=False):
         """The analysis of `func` for these argument kinds; a `callee` returns the final values
