@@ -843,6 +843,26 @@ def power_of_a_relu_array_exponent(x, e):
     return np.sum(np.power(np.maximum(x, 0.0), e) + (-np.minimum(x, 0.0)) ** 0.5)
 
 
+def clipped_arccos_and_arccosh(x):
+    c = np.clip(x, -1.0, 1.0)
+    return np.sum(np.arccos(c) * x + np.arccosh(np.maximum(x * x, 1.0)))
+
+
+def float_power_of_a_relu(x):
+    return np.sum(np.float_power(np.maximum(x, 0.0), 0.5) + np.float_power(x * x, 0.75))
+
+
+def broadcast_relu_through_sqrt(x, w):
+    r = np.maximum(x, 0.0) * w            # (3,) against (2, 3): zero columns
+    return np.sum(np.sqrt(r * r + r) * w)
+
+
+def unwritten_row_broadcast_into_a_power(x, b):
+    z = np.zeros((2, 3))
+    z[1] = x
+    return np.sum((z * b[:, None]) ** 0.5 + np.sqrt(z + 0.0 * b[:, None]))
+
+
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
@@ -1033,5 +1053,11 @@ CASES = [
     Case(relu_then_sqrt_of_a_float, (-0.7,)),
     Case(numpy_float_zero_into_a_helper, (np.array([0.6, -0.8, 1.3]),)),
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
+         wrt=(0, 1)),
+    Case(clipped_arccos_and_arccosh, (np.array([0.3, -1.4, 1.2, -0.5]),)),
+    Case(float_power_of_a_relu, (np.array([0.6, -0.8, 1.3]),)),
+    Case(broadcast_relu_through_sqrt, (np.array([0.6, -0.8, 1.3]),
+                                       np.array([[0.5, 0.7, 1.5], [1.2, 0.4, 0.9]])), wrt=(0, 1)),
+    Case(unwritten_row_broadcast_into_a_power, (np.array([0.6, 0.8, 1.3]), np.array([0.7, 1.1])),
          wrt=(0, 1)),
 ]

@@ -81,6 +81,13 @@ def mvn_with_cholesky_factor(L_raw, mean, x):
     return mine + theirs
 
 
+def relu_entropy(x):
+    """An entropy of rectified weights: x log x is 0 at 0, where its partials are infinite
+    (log 0) or 0/0; the rectifier's zero adjoint wins there (the gradient is 0, not nan)."""
+    p = np.maximum(x, 0.0)
+    return -np.sum(xlogy(p, p + 0.5 * p)) + np.sum(xlog1py(p, p * p)) + np.sum(x * x)
+
+
 # ---- data ---------------------------------------------------------------------------------------
 RNG = np.random.default_rng(16)
 X_GP = np.linspace(0.0, 2.0, 6)
@@ -102,6 +109,7 @@ CASES = [
     (student_t_regression, (np.array([0.5, -0.9]), X_T, Y_T, 0.4), (0, 3)),
     (mvn_with_cholesky_factor, (0.3 * RNG.standard_normal((3, 3)), np.array([0.1, -0.2, 0.3]),
                                 X_MVN), (0, 1, 2)),
+    (relu_entropy, (np.array([0.6, -0.8, 1.3, -0.2]),), 0),
 ]
 IDS = [c[0].__name__ for c in CASES]
 
