@@ -39,17 +39,39 @@ PURE_BUILTINS = {"len", "range", "reversed", "slice", "abs", "float", "min", "ma
 KEEP = set(tape.NAMES)
 
 
-def _bound(fn):
-    counts = Counter(a.id for a in fn.args.args)
-    for node in ir.walk(fn):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            counts[node.id] += 1
-    return counts
+class Counts:
+    """How often each name of `fn` is bound (parameters and stores) and read, from one walk,
+    kept until a pass changes `fn` (`optimize` then calls `forget`)."""
 
+    def __init__(self, fn):
+        self.fn = fn
+        self._bound = self._reads = None
 
-def _reads(fn):
-    return Counter(n.id for n in ir.walk(fn)
-                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+    def _count(self):
+        bound = Counter(a.id for a in self.fn.args.args)
+        reads = Counter()
+        for node in ir.walk(self.fn):
+            if isinstance(node, gast.Name):
+                if isinstance(node.ctx, gast.Store):
+                    bound[node.id] += 1
+                elif isinstance(node.ctx, gast.Load):
+                    reads[node.id] += 1
+        self._bound, self._reads = bound, reads
+
+    @property
+    def bound(self):
+        if self._bound is None:
+            self._count()
+        return self._bound
+
+    @property
+    def reads(self):
+        if self._reads is None:
+            self._count()
+        return self._reads
+
+    def forget(self):
+        self._bound = self._reads = None
 
 
 def _random(func):
@@ -85,9 +107,9 @@ def _writes_arguments(root, func):
                                      False)
 
 
-def propagate_copies(fn):
+def propagate_copies(fn, counts=None):
     """Replace reads of single-assignment copies by their single-assignment sources."""
-    bound = _bound(fn)
+    bound = (counts or Counts(fn)).bound
     mapping = {}
     for node in ir.walk(fn):
         if (isinstance(node, gast.Assign) and len(node.targets) == 1
@@ -107,9 +129,9 @@ def propagate_copies(fn):
     return ir.rename(fn, mapping, loads_only=True)
 
 
-def eliminate_dead_code(fn):
+def eliminate_dead_code(fn, counts=None):
     """Drop pure assignments to names nothing reads; returns whether anything changed."""
-    reads = _reads(fn)
+    reads = (counts or Counts(fn)).reads
     changed = False
 
     def block(stmts):
@@ -156,7 +178,7 @@ def _stored(stmt):
             and isinstance(n.ctx, gast.Store)}
 
 
-def propagate_local_copies(fn):
+def propagate_local_copies(fn, counts=None):
     """Within each straight-line block: after `a = b`, reads of `a` read `b` until either is
     rebound; and `b = a` right after `a = b` (nothing rebound in between) is dropped."""
     changed = False
@@ -173,14 +195,21 @@ def propagate_local_copies(fn):
         return node
 
     def block(stmts):
+        """The block rewritten, and the names its statements store into."""
         nonlocal changed, copies
         outer, copies = copies, {}
-        out = []
+        out, stored = [], set()
         for stmt in stmts:
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                killed = set()
+                for field in ("test", "target", "iter"):
+                    if getattr(stmt, field, None) is not None:
+                        killed |= _stored(getattr(stmt, field))
                 for field in ("body", "orelse"):
-                    setattr(stmt, field, block(getattr(stmt, field)))
-                killed = _stored(stmt)
+                    rewritten, inside = block(getattr(stmt, field))
+                    setattr(stmt, field, rewritten)
+                    killed |= inside
+                stored |= killed
                 copies = {a: b for a, b in copies.items()
                           if a not in killed and b not in killed}
                 if isinstance(stmt, gast.If):
@@ -201,6 +230,7 @@ def propagate_local_copies(fn):
             else:
                 rename(stmt)
             killed = _stored(stmt)
+            stored |= killed
             copies = {a: b for a, b in copies.items() if a not in killed and b not in killed}
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
                     isinstance(stmt.value, gast.Name) and stmt.targets[0].id != stmt.value.id \
@@ -208,9 +238,9 @@ def propagate_local_copies(fn):
                 copies[stmt.targets[0].id] = stmt.value.id
             out.append(stmt)
         copies = outer
-        return out
+        return out, stored
 
-    fn.body = block(fn.body)
+    fn.body = block(fn.body)[0]
     return changed
 
 
@@ -223,11 +253,11 @@ def _text(stmt):
     return to_source(stmt) if not isinstance(stmt, gast.If) else to_source(stmt.test)
 
 
-def inline_temporaries(fn):
+def inline_temporaries(fn, counts=None):
     """Fold a compiler temporary (`t3 = t2 * 0.25`) into its single use later in the same
     straight-line block, when nothing in between changes what it reads."""
-    bound = _bound(fn)
-    reads = _reads(fn)
+    counts = counts or Counts(fn)
+    bound, reads = counts.bound, counts.reads
     changed = False
     facts = _Facts()
 
@@ -362,9 +392,12 @@ def optimize(fn):
     """Run every pass on the generated function `fn` until none changes it."""
     changed = True
     rounds = 0
+    counts = Counts(fn)
     while changed and rounds < 20:
         changed = False
         for run in PASSES:
-            changed |= run(fn)
+            if run(fn, counts):
+                changed = True
+                counts.forget()
         rounds += 1
     return fn

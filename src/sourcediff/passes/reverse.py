@@ -671,8 +671,7 @@ class Reverse:
 def _sum_terms(exprs):
     """One expression for several contributions to one name (`x * x` gives `2 * (dy * x)`)."""
     from ..codegen import to_source
-    texts = [to_source(e) for e in exprs]
-    if len(set(texts)) == 1 and len(exprs) > 1:
+    if len(exprs) > 1 and len({to_source(e) for e in exprs}) == 1:
         return N.mul(N.const(len(exprs)), exprs[0])
     total = exprs[0]
     for expr in exprs[1:]:
