@@ -501,6 +501,39 @@ def helper_replaces_a_slot_whose_old_value_is_read(x):
     return u + np.sum(items[0] * p)
 
 
+# a helper writes in place into a parameter's buffer that a fresh list or dict holds: the
+# top-level function must work on a copy of the parameter (forward mode wrote into the
+# caller's array, and each tangent pass of grad saw the previous one's writes: fuzzer 923:558)
+def _add_sin_of_first_to_last(ws):
+    ws[-1] += np.sin(ws[0])
+
+
+def helper_writes_a_parameter_held_by_a_fresh_list(x):
+    ws = [x, x]
+    _add_sin_of_first_to_last(ws)
+    return np.sum(ws[0] * ws[1])
+
+
+def helper_writes_a_parameter_held_by_a_fresh_dict(x, y):
+    d = {"w": x, "k": 2.0}
+    _scale_entry(d)
+    return np.sum(d["w"] * y) * d["k"]
+
+
+def helper_writes_a_parameter_held_by_a_nested_list(x):
+    outer = [[x * 1.0, x]]
+    _add_sin_of_first_to_last(outer[0])
+    return np.sum(np.tanh(outer[0][1]) * outer[0][0])
+
+
+# the same, with the parameter read again by its own name: refused (was silently wrong in both
+# modes: the element of unknown kind was taken for an array, whose items nothing writes)
+def helper_writes_a_nested_list_item_read_later(x):
+    outer = [[x * 1.0, x]]
+    _add_sin_of_first_to_last(outer[0])  # refused
+    return np.sum(np.tanh(outer[0][1]) * x)
+
+
 # NumPy calls that write into an argument: np.add.at / np.subtract.at accumulate over repeated
 # indices (through every view), and a ufunc's output given positionally is `out=` (each was a
 # gradient that ignored the write)
@@ -566,6 +599,9 @@ CASES = [
     Case(helper_replaces_a_slot_whose_old_value_is_read, (np.array([0.3, -0.7]),)),
     Case(helper_writes_an_inactive_argument_after_a_view,
          (np.array([0.7, -0.2, 0.4]), np.array([-0.5, 0.8, -1.4]))),
+    Case(helper_writes_a_parameter_held_by_a_fresh_list, (_normal(3),)),
+    Case(helper_writes_a_parameter_held_by_a_fresh_dict, (_normal(3), _normal(3)), wrt=(0, 1)),
+    Case(helper_writes_a_parameter_held_by_a_nested_list, (_normal(3),)),
     Case(helper_writes_an_array_inside_a_list,
          (np.array([0.7, -0.3, 1.1]), [np.array([0.5, -1.0, 2.0]), np.array([1.0])])),
     Case(helper_writes_an_array_inside_a_dict,
@@ -718,6 +754,7 @@ def helper_writes_a_held_argument_in_the_lists_class(a, b):
 
 
 REFUSED = [
+    (helper_writes_a_nested_list_item_read_later, (_normal(3),)),
     (helper_writes_a_held_array_seen_by_another_name, (0.5,)),
     (helper_writes_a_held_argument_in_the_lists_class,
      (np.array([[0.0, 0.0, -1.0], [1.0, -1.0, 1.0]]), np.array([1.0, -1.0, 0.0]))),

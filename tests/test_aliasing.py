@@ -63,7 +63,9 @@ IN_PLACE_HELPERS = {"helper_normalizes_in_place", "helper_result_and_argument",
                     "helper_writes_an_array_inside_a_list",
                     "helper_writes_an_array_inside_a_dict",
                     "helper_doubles_a_held_array_read_later",
-                    "helper_replaces_a_slot_whose_old_value_is_read"}
+                    "helper_replaces_a_slot_whose_old_value_is_read",
+                    "helper_writes_a_parameter_held_by_a_fresh_list",
+                    "helper_writes_a_parameter_held_by_a_nested_list"}
 REFUSED_SECOND = [c for c in SECOND if c.name in IN_PLACE_HELPERS]
 SECOND = [c for c in SECOND if c.name not in IN_PLACE_HELPERS]
 

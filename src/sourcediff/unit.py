@@ -17,7 +17,7 @@ from . import nodes as N
 from .errors import SourceDiffError, UnsupportedSyntaxError
 from .naming import Namer, identifier
 from .passes import aliasing
-from .passes.activity import Classifier, kind_of_value, local_names
+from .passes.activity import CONTAINER, Classifier, kind_of_value, local_names
 from .passes.analysis import Analysis
 from .passes.forward import Forward
 from .passes.optimize import optimize
@@ -162,7 +162,10 @@ class Unit:
             params, args = self.call_atoms(op)
         except TypeError:
             return []
-        kinds = tuple(kind(a.id) if isinstance(a, gast.Name) else None for a in args)
+        # an argument of unknown kind (an element of a nested list) may be a container: its
+        # items may be written then (were it an array, it holds no items)
+        kinds = tuple((kind(a.id) or CONTAINER) if isinstance(a, gast.Name) else None
+                      for a in args)
         found = self.item_writes.get((func, kinds))
         if found is None:
             try:

@@ -137,6 +137,9 @@ class Sharing:
     holds: set = field(default_factory=set)       # (container name, item name)
     includes: set = field(default_factory=set)    # (container, container whose items it has)
     written: set = field(default_factory=set)
+    # names a user call may write into as items of a container argument (`h([x, y])` where h
+    # does `items[0] += 1.0`): their buffers change although no name of theirs is written
+    item_written: set = field(default_factory=set)
     # `x = t[k]` after a call `t = h(x)` that may write into x: the same object, its kind kept
     rebinds: set = field(default_factory=set)     # ids of those statements
 
@@ -468,6 +471,7 @@ class Rewrite:
                 for item in self.info.items(todo.pop()) - held:
                     held |= self.info.same(item)
                     todo.append(item)
+            self.info.item_written |= held
             # (every live name that may be one of those items: even one sharing the argument's
             # class, whose alias update follows the argument's own buffer only)
             target = stmt.targets[0].id

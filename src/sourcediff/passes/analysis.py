@@ -149,7 +149,7 @@ class Analysis:
     def written_params(self):
         """Parameters whose buffers a write in this function may change."""
         written = set()
-        for name in self.sharing.written:
+        for name in self.sharing.written | self.sharing.item_written:
             written |= self.shares_with(name)
         for stmt in ir.walk_statements(self.body):
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
