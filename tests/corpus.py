@@ -223,6 +223,15 @@ def where_two_arrays(x, y):
     return np.mean(np.where(x > y, x * y, y - x))
 
 
+# a branch that is a number under a condition that is an array: the result has the
+# condition's shape (the vector forward mode broadcast the number's tangent against the
+# condition's axes: fuzzer 20240901:176)
+def where_number_branches_under_an_array_condition(x):
+    m = np.mean(x)
+    v = np.where(x > 0.0, m, 0.1 * m)
+    return np.sum(v * x) + np.sum(np.where(x > 0.5, np.sin(m), x))
+
+
 def broadcast_col_row(a, b):
     # (3, 1) with (1, 4)
     return np.sum(np.sin(a * b + a))
@@ -1055,6 +1064,8 @@ CASES = [
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
          wrt=(0, 1)),
     Case(clipped_arccos_and_arccosh, (np.array([0.3, -1.4, 1.2, -0.5]),)),
+    Case(where_number_branches_under_an_array_condition, (np.array([[0.9, -0.7, 0.1],
+                                                                    [0.6, -1.4, 0.3]]),)),
     Case(float_power_of_a_relu, (np.array([0.6, -0.8, 1.3]),)),
     Case(broadcast_relu_through_sqrt, (np.array([0.6, -0.8, 1.3]),
                                        np.array([[0.5, 0.7, 1.5], [1.2, 0.4, 0.9]])), wrt=(0, 1)),

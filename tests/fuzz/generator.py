@@ -488,6 +488,13 @@ class Generator:
         return self.pick(options)()
 
     def _same_shape_extra(self, scope, shape, d):
+        if self.chance(0.15):
+            # branches that are numbers under a condition that is an array: the result has
+            # the condition's shape (a number's adjoint sums over it)
+            a, b = self.array_expr(scope, shape, 0), self.float_expr(scope, 0)
+            template = self.pick(["np.where({0} > 0.0, {1}, 0.1 * {1})",
+                                  "np.where({0} > 0.5, np.sin({1:b}), {0})"])
+            return Expr(template, [a, b], arr(*shape), ["npextra:where-number"])
         a = self.array_expr(scope, shape, d)
         template, tag = self.pick([("np.clip({0:b}, -1.0, 1.0)", "npextra:clip"),
                                    ("np.where({0} > 0.0, {0}, 0.1 * {0})", "npextra:where"),

@@ -508,8 +508,9 @@ def _site_kind(value, stmt, unpack, classify, known):
         if rule.func is runtime.append:
             return CONTAINER
         if rule.elementwise or id(rule.func) in _OPERANDS_KIND:
+            # every operand but `out=` (np.where's condition gives its result its kind)
             return _join_operands(_atom_kind(a, known) for p, a in op.args.items()
-                                  if p not in rule.static)
+                                  if p != "out")
         return TOP
     if op.kind in ("pack", "dict"):
         return CONTAINER
@@ -573,7 +574,7 @@ def _site_class(name, value, unpack, classify, classes, known_kinds):
     if op.kind == "rule" and op.rule.elementwise:
         found = set()
         for p, atom in op.args.items():
-            if p in op.rule.static:
+            if p == "out":
                 continue
             if isinstance(atom, gast.Constant):
                 if not isinstance(atom.value, (int, float)):

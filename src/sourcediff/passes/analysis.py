@@ -159,10 +159,11 @@ class Analysis:
     def may_broadcast(self, op, param):
         """Whether an elementwise result may be larger than its operand `param` (so adjoints
         must be summed back and tangents spread out): not when every other operand is a
-        scalar, nor when all operands share a shape."""
+        scalar, nor when all operands share a shape. Operands with no derivative count too:
+        np.where's condition gives a number branch its shape."""
         mine = self.shape_class(op.args[param])
         others = [self.shape_class(a) for p, a in op.args.items()
-                  if p != param and p not in op.rule.static]
+                  if p != param and p != "out"]
         if all(c == "scalar" for c in others):
             return False
         return mine is None or any(c not in ("scalar", mine) for c in others)
