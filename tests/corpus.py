@@ -219,6 +219,14 @@ def where_piecewise(x):
     return np.sum(np.where(x > 0.0, x**2, -x))
 
 
+# clipped zeros through cbrt (an infinite partial at 0), a matmul and sqrt at 0: the gradient
+# is 0 (the function is constant there); the matmul's adjoint made 0 * inf = nan (fuzzer
+# 20240901:26)
+def clipped_zeros_through_cbrt_and_a_matmul(x):
+    u = np.sin((np.cbrt(np.clip(x, 0.0, None)) * x) @ x)
+    return 0.5 * np.sum(np.sqrt(np.maximum(u, 0.0))) + np.sum(x * x)
+
+
 def where_two_arrays(x, y):
     return np.mean(np.where(x > y, x * y, y - x))
 
@@ -1064,6 +1072,7 @@ CASES = [
     Case(power_of_a_relu_array_exponent, (np.array([0.6, -0.8, 1.3]), np.array([0.5, 0.7, 1.5])),
          wrt=(0, 1)),
     Case(clipped_arccos_and_arccosh, (np.array([0.3, -1.4, 1.2, -0.5]),)),
+    Case(clipped_zeros_through_cbrt_and_a_matmul, (np.array([-0.909191, -0.582207, -0.976183]),)),
     Case(where_number_branches_under_an_array_condition, (np.array([[0.9, -0.7, 0.1],
                                                                     [0.6, -1.4, 0.3]]),)),
     Case(float_power_of_a_relu, (np.array([0.6, -0.8, 1.3]),)),

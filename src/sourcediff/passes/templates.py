@@ -132,7 +132,8 @@ class _Fold(gast.NodeTransformer):
 
 
 class _ZeroWins(gast.NodeTransformer):
-    """`a * b` -> `_sd.times(a, b)` where a factor is a derivative (or a product of one)."""
+    """`a * b` -> `_sd.times(a, b)` where a factor is a derivative (or a product of one),
+    `a / b` -> `_sd.over(a, b)` where the dividend is."""
 
     def __init__(self, roots):
         self.roots = set(roots)
@@ -142,6 +143,9 @@ class _ZeroWins(gast.NodeTransformer):
         if isinstance(node.op, gast.Mult) and (self._derived(node.left)
                                                or self._derived(node.right)):
             node = N.call("_sd.times", [node.left, node.right])
+            self.roots.add(id(node))
+        elif isinstance(node.op, gast.Div) and self._derived(node.left):
+            node = N.call("_sd.over", [node.left, node.right])
             self.roots.add(id(node))
         return node
 

@@ -48,6 +48,9 @@ rule(rt.transpose_normalized_back, "g, axes=None",
 rule(rt.times, "g, p", elementwise=True,
      adjoint={"g": "_sd.times(d[y], p)", "p": "_sd.times(g, d[y])"},
      tangent={"g": "_sd.times(d[g], p)", "p": "_sd.times(g, d[p])"})
+rule(rt.over, "g, q", elementwise=True,
+     adjoint={"g": "_sd.over(d[y], q)", "q": "-_sd.over(_sd.times(d[y], y), q)"},
+     tangent={"g": "_sd.over(d[g], q)", "q": "-_sd.over(_sd.times(d[q], y), q)"})
 rule(rt.log_base, "a",
      adjoint={"a": "d[y] * _sd.log_base_derivative(a)"},
      tangent={"a": "d[a] * _sd.log_base_derivative(a)"})

@@ -115,7 +115,59 @@ def count(x, axis=None):
 
 
 # ---- products
+def _nan_free(r):
+    """Whether `r` (a number or an array) holds no nan: one fast pass."""
+    if type(r) is _ndarray:
+        if r.dtype.kind not in "fc":
+            return True
+        flat = r.ravel(order="K")
+        s = _vdot(flat, flat)
+        return s == s
+    return r == r
+
+
+def zero_wins_linear(back, g, *args):
+    """`back(g, *args)` for a `back` linear in the derivative `g` (a product's adjoint),
+    where an exact zero factor wins over an infinite entry of `g`, as in `times`: each
+    infinite entry contributes its sign times the finite factors it meets, so zeros drop
+    out instead of making nan (0 * inf)."""
+    r = back(g, *args)
+    if _nan_free(r):
+        return r
+    g = np.asarray(g)
+    if g.dtype.kind not in "fc":
+        return r
+    infinite = np.isinf(g)
+    if not infinite.any():
+        return r
+    finite = back(np.where(infinite, 0.0, g), *args)
+    signs = back(np.where(infinite, np.sign(g), 0.0), *args)
+    with np.errstate(invalid="ignore"):
+        return finite + np.where(signs != 0, np.inf * np.sign(signs), 0.0)
+
+
 def dot_back_a(g, a, b):
+    """d[a] for y = np.dot(a, b), for every combination of dimensions NumPy allows (an exact
+    zero wins over an infinite g: `zero_wins_linear`)."""
+    return zero_wins_linear(_dot_back_a, g, a, b)
+
+
+def dot_back_b(g, a, b):
+    """d[b] for y = np.dot(a, b)."""
+    return zero_wins_linear(_dot_back_b, g, a, b)
+
+
+def matmul_back_a(g, a, b):
+    """d[a] for y = a @ b (vectors, matrices and broadcast stacks of matrices)."""
+    return zero_wins_linear(_matmul_back_a, g, a, b)
+
+
+def matmul_back_b(g, a, b):
+    """d[b] for y = a @ b."""
+    return zero_wins_linear(_matmul_back_b, g, a, b)
+
+
+def _dot_back_a(g, a, b):
     """d[a] for y = np.dot(a, b), for every combination of dimensions NumPy allows."""
     if _is_zero(g):
         return g
@@ -130,7 +182,7 @@ def dot_back_a(g, a, b):
     return np.tensordot(g, b, (g_axes, b_axes))
 
 
-def dot_back_b(g, a, b):
+def _dot_back_b(g, a, b):
     """d[b] for y = np.dot(a, b)."""
     if _is_zero(g):
         return g
@@ -143,7 +195,7 @@ def dot_back_b(g, a, b):
     return np.moveaxis(ga, 0, b_nd - 2)
 
 
-def matmul_back_a(g, a, b):
+def _matmul_back_a(g, a, b):
     """d[a] for y = a @ b (vectors, matrices and broadcast stacks of matrices)."""
     if _is_zero(g):
         return g
@@ -160,7 +212,7 @@ def matmul_back_a(g, a, b):
     return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
 
 
-def matmul_back_b(g, a, b):
+def _matmul_back_b(g, a, b):
     """d[b] for y = a @ b."""
     if _is_zero(g):
         return g
@@ -206,6 +258,28 @@ def times(g, p):
             return r
         return np.where((np.asarray(g) == 0) | (np.asarray(p) == 0), 0.0, r)
     if r == r or (g != 0 and p != 0):
+        return r
+    return 0.0
+
+
+def over(g, q):
+    """`g / q` for a derivative `g`, where an exact zero `g` wins over a zero `q`: 0, not nan
+    (the twin of `times` for the quotient rule's `d[b] * y / b`)."""
+    try:
+        r = g / q
+    except ZeroDivisionError:
+        if g == 0:
+            return 0.0
+        raise
+    if type(r) is _ndarray:
+        if r.dtype.kind not in "fc":
+            return r
+        flat = r.ravel(order="K")
+        s = _vdot(flat, flat)
+        if s == s:
+            return r
+        return np.where(np.asarray(g) == 0, 0.0, r)
+    if r == r or g != 0:
         return r
     return 0.0
 

@@ -7,18 +7,47 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import NoRule, unbroadcast
+from .core import NoRule, unbroadcast, zero_wins_linear
 from .numpy_helpers import _axis_tuple, _ftype, _no_flow, _tied, _unreduce, _zeros_for
 
 
 # ---- products and linear algebra ----------------------------------------------------------------
+# the products' adjoints, linear in g: an exact zero wins over an infinite g
 def vdot_back(g, other, x):
+    return zero_wins_linear(_vdot_back, g, other, x)
+
+
+def inner_back_a(g, a, b):
+    return zero_wins_linear(_inner_back_a, g, a, b)
+
+
+def inner_back_b(g, a, b):
+    return zero_wins_linear(_inner_back_b, g, a, b)
+
+
+def outer_back_a(g, a, b):
+    return zero_wins_linear(_outer_back_a, g, a, b)
+
+
+def outer_back_b(g, a, b):
+    return zero_wins_linear(_outer_back_b, g, a, b)
+
+
+def tensordot_back_a(g, a, b, axes=2):
+    return zero_wins_linear(_tensordot_back_a, g, a, b, axes)
+
+
+def tensordot_back_b(g, a, b, axes=2):
+    return zero_wins_linear(_tensordot_back_b, g, a, b, axes)
+
+
+def _vdot_back(g, other, x):
     if _no_flow(g):
         return 0.0
     return np.reshape(g * np.asarray(other), np.shape(x))
 
 
-def inner_back_a(g, a, b):
+def _inner_back_a(g, a, b):
     if _no_flow(g):
         return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -28,7 +57,7 @@ def inner_back_a(g, a, b):
                                     tuple(range(nb - 1))))
 
 
-def inner_back_b(g, a, b):
+def _inner_back_b(g, a, b):
     if _no_flow(g):
         return 0.0
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -37,13 +66,13 @@ def inner_back_b(g, a, b):
     return np.tensordot(g, a, axes=(tuple(range(na - 1)), tuple(range(na - 1))))
 
 
-def outer_back_a(g, a, b):
+def _outer_back_a(g, a, b):
     if _no_flow(g):
         return 0.0
     return np.reshape(np.dot(g, np.ravel(b)), np.shape(a))
 
 
-def outer_back_b(g, a, b):
+def _outer_back_b(g, a, b):
     if _no_flow(g):
         return 0.0
     return np.reshape(np.dot(np.ravel(a), g), np.shape(b))
@@ -67,7 +96,7 @@ def _tensordot_plan(a, b, axes):
     return axa, axb, free_a, free_b
 
 
-def tensordot_back_a(g, a, b, axes=2):
+def _tensordot_back_a(g, a, b, axes=2):
     if _no_flow(g):
         return 0.0
     axa, axb, free_a, free_b = _tensordot_plan(a, b, axes)
@@ -77,7 +106,7 @@ def tensordot_back_a(g, a, b, axes=2):
     return np.transpose(r, np.argsort(free_a + matched))
 
 
-def tensordot_back_b(g, a, b, axes=2):
+def _tensordot_back_b(g, a, b, axes=2):
     if _no_flow(g):
         return 0.0
     axa, axb, free_a, free_b = _tensordot_plan(a, b, axes)
