@@ -219,3 +219,19 @@ def squared_tangent(x):
     # the tangent of sin_exp along 1.0 is f'(x); h = f'(x)^2: h' = 2 f'(x) f''(x)
     value, tangent = jvp_sin_exp(x, 1.0)
     return tangent * tangent + 0.0 * value
+
+
+def steep_zero_through_matmul(x):
+    """Constant where every x < 0: the clipped zeros pass through cbrt (infinite partial at 0),
+    a matmul and a sqrt at 0 (fuzz program 20240901:26)."""
+    u = np.sin((np.cbrt(np.clip(x, 0.0, None)) * x) @ x)
+    return 0.5 * np.sum(np.sqrt(np.maximum(u, 0.0)))
+
+
+
+
+def steep_zero_under_a_product(x):
+    """Constant (0) where every x < 0, as steep_zero_through_matmul, with the sqrt's output
+    multiplied by x: its second derivative sums infinite terms of both signs (inf - inf)."""
+    u = np.sin((np.cbrt(np.clip(x, 0.0, None)) * x) @ x)
+    return np.tanh(x @ np.sqrt(np.maximum(u * np.ones(3), 0.0)))

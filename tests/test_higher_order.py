@@ -548,3 +548,23 @@ def test_vjp_of_a_derivative_is_a_clear_error():
     with pytest.raises(SourceDiffError, match="vjp"):
         sourcediff.vjp(sourcediff.grad(hf.poly))
 
+
+
+
+def test_second_derivatives_through_a_steep_zero():
+    """Where every element is clipped these functions are constant (gradient and Hessian 0,
+    worked out by hand), though a cbrt and a sqrt sit at their infinite-partial points. The
+    gradient keeps the exact zeros (they win over the infinite partials, through the matmul's
+    adjoint too), and so do the Hessians (one basis direction at a time); an hvp along a
+    mixed direction that sums infinite terms of both signs raises a DomainError at the
+    function, never returns nan."""
+    x = np.array([-0.909191, -0.582207, -0.976183])
+    v = np.array([-1.0, 0.0, 1.0])
+    f, g = hf.steep_zero_through_matmul, hf.steep_zero_under_a_product
+    for fn in (f, g):
+        assert np.array_equal(sourcediff.grad(fn)(x), np.zeros(3))
+        assert np.array_equal(sourcediff.hessian(fn)(x), np.zeros((3, 3)))
+    assert np.array_equal(sourcediff.hvp(f)(x, v), np.zeros(3))
+    with pytest.raises(sourcediff.DomainError, match="second derivative") as info:
+        sourcediff.hvp(g)(x, v)
+    assert info.value.filename.endswith("higher_funcs.py")

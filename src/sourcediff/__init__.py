@@ -22,7 +22,7 @@ from .errors import (
     UnsupportedSyntaxError,
     WrtError,
 )
-from .jacobians import hessian, hvp, jacobian
+from .jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .passes.checkpoint import checkpoint
 from .runtime import stop_gradient
 
@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DomainError", "MissingRuleError", "NoSourceError", "NonScalarOutputError", "SourceDiffError",
     "adjoint", "check_grads", "checkpoint", "nondifferentiable", "tangent",
-    "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacobian", "jvp", "source",
+    "UnsupportedSyntaxError", "WrtError", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev",
+    "jvp", "source",
     "stop_gradient", "value_and_grad", "vjp",
 ]

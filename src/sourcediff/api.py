@@ -76,6 +76,7 @@ class Derivative:
 
     __sourcediff_transform__ = True
     checkpoint = None   # grad(f, checkpoint=K): K snapshots for f's outermost loops
+    batched = False     # a vector-mode jvp: tangents (k,) + shape, then k (runtime/batch.py)
 
     def __init__(self, func, kind, wrt, mode, optimize, preserve_result):
         if mode not in ("reverse", "forward"):
@@ -135,7 +136,7 @@ class Derivative:
             if args[i].dtype.kind != "f":
                 _check_wrt_value(self, i, args[i])
         try:
-            return spec.call(*args)
+            out = spec.call(*args)
         except runtime.NotScalarError as exc:
             raise self._non_scalar(exc.args[0], spec) from None
         except runtime.Refused as exc:
@@ -161,6 +162,36 @@ class Derivative:
         except Exception as exc:
             _annotate(exc, spec)
             raise
+        if self.second_order and _has_nan(out):
+            self._undefined_second_order(args)
+        return out
+
+    @property
+    def second_order(self):
+        """A derivative of a reverse-mode gradient (hessian, hvp, jvp of grad)."""
+        return isinstance(self.func, Derivative) and self.func.kind in ("grad",
+                                                                        "value_and_grad")
+
+    def _undefined_second_order(self, args):
+        """A nan in a second derivative where the gradient has none: an infinite partial
+        (sqrt, cbrt, a power below 1 at 0) met an exact zero. The gradient resolves that (the
+        zero wins: `runtime.times`), but sums of such infinite terms in its derivative are
+        undefined, and the result would be nan where the true value is a number."""
+        gradient = self.func(*args[:self.func.nargs])
+        if _has_nan(gradient):
+            return   # nan already in the gradient (and the function): not ours to explain
+        user = self.func.func
+        while isinstance(user, Derivative):
+            user = user.func
+        src = parse_function(user)
+        raise src.error(
+            DomainError,
+            f"the second derivative of {src.name} is not defined by sourcediff at this input "
+            "(nan): an infinite partial (sqrt, cbrt, arcsin, a power below 1 at a singular "
+            "point) meets an exact zero (a clipped, masked or constant value), which the "
+            "gradient resolves but its derivative cannot",
+            hint="evaluate the second derivative away from this point, or keep values off "
+                 "the singular point (e.g. np.sqrt(np.maximum(u, 1e-300)))")
 
     def _primal_raises(self, args, kind):
         """Whether the function itself raises `kind` on these arguments (then so may we)."""
@@ -240,7 +271,7 @@ class Derivative:
     def _bind(self, args, kwargs):
         extra = ()
         if self.kind in ("jvp", "vjp"):
-            n = len(self.wrt_names) if self.kind == "jvp" else 1
+            n = len(self.wrt_names) + self.batched if self.kind == "jvp" else 1
             if len(args) < n:
                 raise TypeError(f"{self.__name__}() takes {func_args(self)} followed by "
                                 f"{n} {'tangent(s)' if self.kind == 'jvp' else 'cotangent'}")
@@ -295,6 +326,17 @@ class Derivative:
         # functions that cloudpickle copies need their source sent along
         from .parallel import _reduce_copied
         return _reduce_copied(kind, func, options) or (_transform, (kind, func, *options))
+
+
+def _has_nan(value):
+    """Whether a derivative's result (numbers, arrays, tuples and lists of them) has a nan."""
+    if isinstance(value, (tuple, list)):
+        return any(_has_nan(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    if isinstance(value, (float, np.floating, np.complexfloating, np.ndarray)):
+        return not runtime.core._nan_free(value)
+    return False
 
 
 def _origin(exc, spec):
@@ -433,6 +475,7 @@ def _generate_unit(d, func, param_kinds, reserved, steep=False):
     fname = f"{d.kind}_{identifier(d.func)}"
     unit = Unit(f"{fname} ({d.mode})", reserved, steep)
     unit.checkpoints_off = d.checkpoint == 0   # grad(f, checkpoint=0): pragmas ignored
+    unit.batched = d.batched
     wrt_names, param_kinds = _as_named_in(func, d, param_kinds)
     an = unit.analysis(func, wrt_names, param_kinds)
     if d.checkpoint and d.mode == "reverse" and d.kind != "jvp":
@@ -536,7 +579,7 @@ def _describe(value):
 
 
 def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=False,
-               checkpoint=None):
+               checkpoint=None, batched=False):
     differentiate = getattr(type(func), "_sd_differentiate", None)
     if differentiate is not None:   # a transform that is not a Derivative (hvp, a 3rd one)
         return differentiate(func, kind, wrt)
@@ -551,6 +594,8 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
         if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 0:
             raise ValueError(f"checkpoint must be a number of snapshots, not {checkpoint!r}")
         key += (checkpoint,)
+    if batched:
+        key += ("batched",)
     with _lock:
         try:
             per_func = _cache.setdefault(func, {})
@@ -560,6 +605,9 @@ def _transform(kind, func, wrt, mode="reverse", optimize=True, preserve_result=F
         if d is None:
             d = per_func[key] = Derivative(func, kind, wrt, mode, optimize, preserve_result)
             d.checkpoint = checkpoint
+            if batched:
+                d.batched = True
+                d.nargs += 1
         return d
 
 

@@ -74,3 +74,8 @@ class WrtError(SourceDiffError):
 class DomainError(SourceDiffError, ArithmeticError):
     """The derivative is not finite at the given point (the derivative of `sqrt` at 0, ...),
     where Python's floats raise instead of giving NumPy's inf or nan."""
+
+
+class VectorModeError(SourceDiffError):
+    """The vector (multi-directional) forward mode cannot carry this construct; `jacobian`
+    and `hessian` then run one tangent pass per column, which supports it."""

@@ -1,7 +1,9 @@
 """Jacobians, Hessians and Hessian-vector products, built on the transforms of `api`:
-`jacobian` runs one tangent (forward) or one cotangent (reverse) pass per input or output
-element, `hessian` is the forward-mode Jacobian of the reverse-mode gradient, `hvp` one
-forward pass over the gradient, and `grad(hvp(f))` one more.
+`jacobian` in forward mode runs the vector forward mode (one pass of the generated tangent
+code carrying every input direction at once, or `chunk_size` of them per pass; one pass per
+column where the vector mode cannot follow the code), in reverse mode one cotangent pass per
+output element; `hessian` is the forward-mode Jacobian of the reverse-mode gradient, `hvp`
+one forward pass over the gradient, and `grad(hvp(f))` one more.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import functools
 
 import numpy as np
 
+from . import runtime
 from .api import Derivative, ThirdDerivative, _global_name, _transform
-from .errors import SourceDiffError, WrtError
+from .errors import SourceDiffError, VectorModeError, WrtError
 from .rules import registry
 
 
@@ -20,15 +23,22 @@ class Jacobian:
 
     __sourcediff_transform__ = False
 
-    def __init__(self, func, wrt, mode):
+    def __init__(self, func, wrt, mode, chunk_size=None):
         if mode not in ("reverse", "forward"):
             raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(
+                chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive number of columns, not "
+                             f"{chunk_size!r}")
         if isinstance(func, Derivative):
             mode = "forward"
         self.func = func
         self.mode = mode
         self.wrt = wrt
+        self.chunk_size = chunk_size
         self.tangent = _transform("jvp", func, wrt) if mode == "forward" else None
+        # the vector mode, until it meets code it cannot follow (then one pass per column)
+        self.vector = _transform("jvp", func, wrt, batched=True) if mode == "forward" else None
         self.cotangent = _transform("vjp", func, wrt) if mode == "reverse" else None
         d = self.tangent or self.cotangent
         self.wrt_index = d.wrt_index
@@ -37,8 +47,42 @@ class Jacobian:
 
     def __call__(self, *args):
         if self.mode == "forward":
+            if self.vector is not None:
+                try:
+                    return self._vector(args)
+                except (VectorModeError, runtime.Unbatchable):
+                    self.vector = None
             return self._forward(args)
         return self._reverse(args)
+
+    def _vector(self, args):
+        """The Jacobian from the vector forward mode: the tangents of all wrt inputs stacked
+        as directions, `chunk_size` (default: all) directions per pass."""
+        inputs = [np.asarray(args[i]) for i in self.wrt_index]
+        sizes = [max(x.size, 1) for x in inputs]
+        total = sum(sizes)
+        chunk = self.chunk_size or total
+        starts = [int(s) for s in np.cumsum([0] + sizes)[:-1]]
+        pieces, value = [], None
+        for lo in range(0, total, chunk):
+            k = min(chunk, total - lo)
+            tangents = []
+            for x, start, size in zip(inputs, starts, sizes, strict=True):
+                t = np.zeros((k, size), dtype=self._floating(x.dtype))
+                rows = np.arange(max(lo, start), min(lo + k, start + size))
+                t[rows - lo, rows - start] = 1.0
+                tangents.append(t.reshape((k,) + x.shape))
+            value, out_dot = self.vector(*args, *tangents, k)
+            if not isinstance(value, (float, int, np.ndarray, np.generic)):
+                raise runtime.Unbatchable(f"a {type(value).__name__} output")
+            pieces.append(np.asarray(out_dot).reshape(k, -1))
+        out_shape = np.shape(value)
+        columns = np.concatenate(pieces)   # (total directions, output size)
+        blocks = []
+        for x, start, size in zip(inputs, starts, sizes, strict=True):
+            block = columns[start:start + size].T.reshape(out_shape + x.shape)
+            blocks.append(block.astype(self._dtype(value, x), copy=False))
+        return tuple(blocks) if self.wrt_tuple else blocks[0]
 
     def _forward(self, args):
         inputs = [np.asarray(args[i]) for i in self.wrt_index]
@@ -94,24 +138,36 @@ class Jacobian:
         return _global_name(self) or (Jacobian, (self.func, self.wrt, self.mode))
 
 
-def jacobian(func=None, wrt=0, *, mode="reverse"):
+def jacobian(func=None, wrt=0, *, mode="reverse", chunk_size=None):
     """The Jacobian of `func` with respect to `wrt`, shaped output.shape + input.shape.
 
-    `mode="reverse"` uses one vjp per output element, `mode="forward"` one jvp per input
-    element."""
+    `mode="reverse"` uses one vjp per output element; `mode="forward"` the vector forward
+    mode, one pass with every input direction (`chunk_size` directions per pass, to bound
+    memory)."""
     if func is None:
-        return lambda f: Jacobian(f, wrt, mode)
-    return Jacobian(func, wrt, mode)
+        return lambda f: Jacobian(f, wrt, mode, chunk_size)
+    return Jacobian(func, wrt, mode, chunk_size)
 
 
-def hessian(func=None, wrt=0):
-    """The Hessian of a scalar function: forward mode over the reverse-mode gradient."""
+def jacfwd(func=None, wrt=0, *, chunk_size=None):
+    """`jacobian(func, wrt, mode="forward")` (JAX's name)."""
+    return jacobian(func, wrt, mode="forward", chunk_size=chunk_size)
+
+
+def jacrev(func=None, wrt=0):
+    """`jacobian(func, wrt, mode="reverse")` (JAX's name)."""
+    return jacobian(func, wrt, mode="reverse")
+
+
+def hessian(func=None, wrt=0, *, chunk_size=None):
+    """The Hessian of a scalar function: the vector forward mode over the reverse-mode
+    gradient (`chunk_size` directions per pass)."""
     if func is None:
-        return lambda f: hessian(f, wrt)
+        return lambda f: hessian(f, wrt, chunk_size=chunk_size)
     if isinstance(wrt, tuple):
         raise WrtError("hessian takes a single wrt argument",
                        hint="for mixed second derivatives use jacobian(grad(f, wrt=a), wrt=b)")
-    return Jacobian(_transform("grad", func, wrt), wrt, "forward")
+    return Jacobian(_transform("grad", func, wrt), wrt, "forward", chunk_size)
 
 
 class HessianVectorProduct:

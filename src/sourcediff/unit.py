@@ -54,6 +54,8 @@ class SteepUnit(Exception):
 
 
 class Unit:
+    batched = False   # vector forward mode: tangents carry a leading axis of directions
+
     def __init__(self, label, reserved=(), steep=False):
         self.steep = steep             # every function's derivative products are _sd.times
         self.any_steep = False         # some function evaluates a steep operation

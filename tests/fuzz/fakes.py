@@ -62,6 +62,15 @@ class FiniteDifferenceAPI:
             return f(*deep_copy(args)), dot
         return call
 
+    def jacobian(self, f, wrt=0, mode="reverse", chunk_size=None):
+        """Of a scalar function: its gradient, each block an array of its input's shape."""
+        def call(*args):
+            g = self._gradient(f, wrt, args, mode)
+            blocks = tuple(np.asarray(b, dtype=float) for b in (
+                g if isinstance(wrt, tuple) else (g,)))
+            return blocks if isinstance(wrt, tuple) else blocks[0]
+        return call
+
     def hessian(self, f, wrt=0):
         def call(*args):
             base = flatten(args[wrt])

@@ -59,6 +59,8 @@ FAILURES = ("wrong", "crash", "bad-error", "timeout")
 SEVERITY = {name: rank for rank, name in enumerate(OUTCOMES)}
 
 GRAD_VARIANTS = (("reverse", True), ("reverse", False), ("forward", True), ("forward", False))
+# the checks that need the second-order oracles (and a right reverse-mode gradient)
+SECOND_ORDER = ("hessian", "hvp", "jvp", "jacobian")
 RTOL, ATOL = 1e-5, 1e-6          # gradients vs FD (atol is relative to the scale)
 RTOL2, ATOL2 = 1e-4, 1e-5        # second derivatives vs FD of the gradient
 SMOOTH_RTOL, SMOOTH_ATOL = 1e-5, 1e-6
@@ -305,8 +307,9 @@ class Run:
             return
         grads = self._grad_checks(f)
         self._value_and_grad(f)
-        if self.second_order or (self.checks and {"jvp", "hessian", "hvp"} & self.checks):
+        if self.second_order or (self.checks and set(SECOND_ORDER) & self.checks):
             self._jvp(f)
+            self._jacobian(f)
             trusted = not any(p.check == "grad[reverse,opt]" for p in self.result.problems)
             self._second_order(f, grads.get(("reverse", True)) if trusted else None)
         if self.use_autograd and self.result.smooth:
@@ -521,6 +524,28 @@ class Run:
         want = np.array([float(self.fd @ t_vec)])
         got = np.array([t_scalar if t_scalar is not None else np.nan])
         self.compare("jvp", got, want, what="directional derivative")
+
+    def _jacobian(self, f):
+        """The forward-mode jacobian (the vector forward mode: all directions in one pass,
+        and two per pass) of the scalar program: its gradient, as arrays."""
+        if not self.wants("jacobian") or not self.result.smooth:
+            return
+        if not all(isinstance(self.args[i], (float, np.ndarray)) for i in self.indices):
+            return
+        wrt = self.prog.wrt_arg()
+        for chunk in (None, 2):
+            ok, jac = self.call("jacobian", lambda c=chunk: self.api.jacobian(
+                f, wrt=wrt, mode="forward", chunk_size=c))
+            if not ok:
+                return
+            blocks = jac if isinstance(wrt, tuple) else (jac,)
+            got = np.concatenate([np.asarray(b, dtype=float).reshape(-1) for b in blocks])
+            if got.size != len(self.fd):
+                self.problem("jacobian", "wrong", f"jacobian has {got.size} entries, expected "
+                             f"{len(self.fd)}", expected=len(self.fd), actual=got.size)
+                return
+            if not self.compare("jacobian", got, self.fd, what=f"jacobian (chunk_size={chunk})"):
+                return
 
     def _second_order(self, f, reverse_grad):
         """hessian and hvp w.r.t. one float/array argument, against FD of the reverse-mode

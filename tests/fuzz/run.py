@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from .generator import FEATURES, generate, parse_features
-from .oracles import FAILURES, run_program
+from .oracles import FAILURES, SECOND_ORDER, run_program
 from .report import (
     failure_groups,
     outcome_table,
@@ -92,7 +92,7 @@ def _shrink_into(record, prog, result, opts, api):
     small, tries = shrink(prog, problem, result.args, api or sourcediff, opts.workdir,
                           timeout=opts.timeout, seconds=opts.shrink_seconds)
     final = run_program(small, api, workdir=opts.workdir, timeout=opts.timeout,
-                        checks=None, second_order=problem.check in ("hessian", "hvp", "jvp"),
+                        checks=None, second_order=problem.check in SECOND_ORDER,
                         redraws=0)
     same = [p for p in final.problems if p.check == problem.check
             and p.outcome == problem.outcome] or [problem]

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .oracles import run_program
+from .oracles import SECOND_ORDER, run_program
 from .program import Function, If, Line, Raw, While, iter_statements, leaf, sum_expr
 from .templates import COLLIDING
 
@@ -39,9 +39,9 @@ class Budget(Exception):
 def reproducer(problem, api, workdir, timeout):
     """A predicate: does a candidate program fail like ``problem``?"""
     checks = {problem.check}
-    if problem.check in ("hessian", "hvp", "jvp"):
+    if problem.check in SECOND_ORDER:
         checks.add("grad[reverse,opt]")
-    needs_second = bool(checks & {"hessian", "hvp", "jvp"})
+    needs_second = bool(checks & set(SECOND_ORDER))
 
     def same_failure(p):
         if p.check != problem.check or p.outcome != problem.outcome:

@@ -24,6 +24,7 @@ from . import (
     numpy_selection,
     numpy_shapes,
 )
+from .batch import *  # noqa: F403
 from .calls import *  # noqa: F403
 from .checkpoint import *  # noqa: F403
 from .core import *  # noqa: F403

@@ -1,0 +1,123 @@
+"""The vector forward mode (one pass of the tangent code carrying many directions) against
+one tangent pass per column, on every corpus.
+
+Each comparison runs the vector mode itself (`Jacobian._vector`, no fallback) with all
+directions at once and in chunks of 1, 2 and 3 directions (a chunk whose length equals an
+axis of the data is where a tangent whose axes were not lined up would broadcast silently),
+and the one-pass-per-column Jacobian (`Jacobian._forward`), which the corpus tests check
+against finite differences. Results must agree to 1e-12. Code the vector mode cannot carry
+must say so (`VectorModeError` when compiling, `Unbatchable` at run time), never give other
+numbers, and `jacobian` then gives the per-column result; the coverage test bounds how much
+of each corpus takes that fallback.
+"""
+
+import corpus
+import corpus_aliasing
+import corpus_containers
+import corpus_values
+import numpy as np
+import pytest
+from conftest import quick_every
+from fd import case_ids, resolve_wrt
+from test_higher_order import VECTOR_CASES, VECTOR_IDS
+
+import sourcediff
+from sourcediff import runtime
+from sourcediff.api import _transform
+from sourcediff.errors import VectorModeError
+from sourcediff.jacobians import Jacobian
+
+REFUSALS = (VectorModeError, runtime.Unbatchable)
+
+
+def _numeric(case):
+    """Whether every wrt argument is a float or an array (what `jacobian` takes)."""
+    indices, _ = resolve_wrt(case.fn, case.args, case.wrt)
+    return all(isinstance(case.args[i], (float, np.ndarray)) and not isinstance(
+        case.args[i], bool) and np.asarray(case.args[i]).dtype.kind == "f" for i in indices)
+
+
+def _cases(module):
+    return [c for c in module.CASES if _numeric(c)]
+
+
+# the vector mode carries every case of these (calls to functions held in values and records
+# of corpus_values it refuses: one pass per column then)
+CORPORA = {"corpus": _cases(corpus), "aliasing": _cases(corpus_aliasing),
+           "containers": _cases(corpus_containers), "values": _cases(corpus_values)}
+ALL = [(name, c) for name, cases in CORPORA.items() for c in cases]
+IDS = [f"{name}-{i}" for name, i in zip([n for n, _ in ALL],
+                                         case_ids([c for _, c in ALL]), strict=True)]
+
+
+def _copy(args):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _assert_equal_blocks(got, expected, what):
+    got = got if isinstance(got, tuple) else (got,)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    assert len(got) == len(expected), what
+    for g, e in zip(got, expected, strict=True):
+        g, e = np.asarray(g), np.asarray(e)
+        assert g.shape == e.shape, f"{what}: shape {g.shape} != {e.shape}"
+        assert g.dtype == e.dtype, f"{what}: dtype {g.dtype} != {e.dtype}"
+        both_nan = np.isnan(g) & np.isnan(e)
+        scale = 1.0 + np.max(np.abs(np.where(np.isfinite(e), e, 0.0)), initial=0.0)
+        close = np.isclose(g, e, rtol=1e-12, atol=1e-12 * scale) | both_nan
+        assert close.all(), f"{what}: vector mode {g} != per column {e}"
+
+
+def _compare(jac, args):
+    """The vector mode in every chunking against one pass per column; False when the vector
+    mode refuses this code."""
+    expected = jac._forward(_copy(args))
+    for chunk in (None, 1, 2, 3):
+        jac.chunk_size = chunk
+        before = _copy(args)
+        try:
+            got = jac._vector(args)
+        except REFUSALS:
+            assert chunk is None, "the vector mode refused a chunk after accepting another"
+            jac.chunk_size = None
+            _assert_equal_blocks(jac(*args), expected, "jacobian after the fallback")
+            return False
+        for a, b in zip(args, before, strict=True):
+            assert not isinstance(a, np.ndarray) or np.array_equal(a, b, equal_nan=True), \
+                "the vector mode changed an argument"
+        _assert_equal_blocks(got, expected, f"chunk_size={chunk}")
+    return True
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["opt", "noopt"])
+@pytest.mark.parametrize("entry", quick_every(ALL, 15), ids=IDS)
+def test_vector_jacobian_equals_per_column(entry, optimize):
+    corpus_name, case = entry
+    jac = Jacobian(case.fn, case.wrt, "forward")
+    if not optimize:   # the tangent code as generated, in both versions
+        jac.tangent = _transform("jvp", case.fn, case.wrt, optimize=False)
+        jac.vector = _transform("jvp", case.fn, case.wrt, optimize=False, batched=True)
+    vectorized = _compare(jac, case.args)
+    assert vectorized or corpus_name == "values", "the vector mode refused this case"
+
+
+@pytest.mark.parametrize("k", range(len(VECTOR_CASES)), ids=VECTOR_IDS)
+def test_vector_jacobian_of_vector_outputs(k):
+    fn, args, wrt = VECTOR_CASES[k]
+    assert _compare(Jacobian(fn, wrt, "forward"), args), "the vector mode refused this case"
+
+
+@pytest.mark.parametrize("entry", quick_every(ALL, 15), ids=IDS)
+def test_vector_hessian_equals_per_column(entry):
+    _, case = entry
+    indices, is_tuple = resolve_wrt(case.fn, case.args, case.wrt)
+    for i in indices:
+        hess = sourcediff.hessian(case.fn, wrt=i)
+        try:
+            _compare(hess, case.args)
+        except sourcediff.SourceDiffError as exc:
+            if isinstance(exc, VectorModeError):
+                raise
+            # a second derivative sourcediff refuses (the per-column pass refuses it too)
+            with pytest.raises(sourcediff.SourceDiffError):
+                Jacobian(sourcediff.grad(case.fn, wrt=i), i, "forward")._forward(case.args)
