@@ -26,6 +26,7 @@ from .errors import (
     NonScalarOutputError,
     SourceDiffError,
     UnsupportedSyntaxError,
+    VectorModeError,
     WrtError,
 )
 from .frontend import parse_function, register_source, unwrapped
@@ -285,13 +286,48 @@ class Derivative:
         return tuple(bound.arguments[p] for p in self.params) + tuple(extra)
 
     def _forward_gradient(self, fn, args):
-        """Gradient by forward mode: one tangent pass per input element."""
+        """Gradient by forward mode: one pass of the vector forward mode with a direction per
+        input element (one tangent pass per element where it cannot follow the code, or for
+        inputs in containers)."""
         if not self.wrt_index:
             return self.func(*args)
-        value, result = runtime.forward_gradient(fn, args, self.wrt_index, self.wrt_tuple)
+        result = None
+        if self._vector is not None and all(
+                type(args[i]) is float or type(args[i]) is np.ndarray for i in self.wrt_index):
+            try:
+                value, result = self._vector_gradient(args)
+            except (VectorModeError, runtime.Unbatchable):
+                self._vector = None
+        if result is None:
+            value, result = runtime.forward_gradient(fn, args, self.wrt_index,
+                                                     self.wrt_tuple)
         if self.kind == "value_and_grad" or self.preserve_result:
             return value, result
         return result
+
+    @property
+    def _vector(self):
+        """The vector-mode jvp this forward-mode gradient runs (None: one pass per element)."""
+        if "_vector_jvp" not in self.__dict__:
+            plain = isinstance(self.func, types.FunctionType)
+            self._vector_jvp = _transform("jvp", self.func, self.wrt_arg, optimize=self.optimize,
+                                          batched=True) if plain else None
+        return self._vector_jvp
+
+    @_vector.setter
+    def _vector(self, value):
+        self._vector_jvp = value
+
+    def _vector_gradient(self, args):
+        value, columns, inputs, starts = runtime.vector_columns(
+            self._vector, args, self.wrt_index)
+        runtime.check_scalar(value)
+        if columns.shape[1] != 1:
+            raise runtime.Unbatchable("an output of several elements")
+        grads = [runtime.gradient_like(columns[start:start + x.size, 0].reshape(x.shape),
+                                       args[i])
+                 for i, x, start in zip(self.wrt_index, inputs, starts, strict=True)]
+        return value, (tuple(grads) if self.wrt_tuple else grads[0])
 
     # ---- compiling
     def _compile(self, key):

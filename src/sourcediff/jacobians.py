@@ -58,29 +58,12 @@ class Jacobian:
     def _vector(self, args):
         """The Jacobian from the vector forward mode: the tangents of all wrt inputs stacked
         as directions, `chunk_size` (default: all) directions per pass."""
-        inputs = [np.asarray(args[i]) for i in self.wrt_index]
-        sizes = [max(x.size, 1) for x in inputs]
-        total = sum(sizes)
-        chunk = self.chunk_size or total
-        starts = [int(s) for s in np.cumsum([0] + sizes)[:-1]]
-        pieces, value = [], None
-        for lo in range(0, total, chunk):
-            k = min(chunk, total - lo)
-            tangents = []
-            for x, start, size in zip(inputs, starts, sizes, strict=True):
-                t = np.zeros((k, size), dtype=self._floating(x.dtype))
-                rows = np.arange(max(lo, start), min(lo + k, start + size))
-                t[rows - lo, rows - start] = 1.0
-                tangents.append(t.reshape((k,) + x.shape))
-            value, out_dot = self.vector(*args, *tangents, k)
-            if not isinstance(value, (float, int, np.ndarray, np.generic)):
-                raise runtime.Unbatchable(f"a {type(value).__name__} output")
-            pieces.append(np.asarray(out_dot).reshape(k, -1))
+        value, columns, inputs, starts = runtime.vector_columns(
+            self.vector, args, self.wrt_index, self.chunk_size)
         out_shape = np.shape(value)
-        columns = np.concatenate(pieces)   # (total directions, output size)
         blocks = []
-        for x, start, size in zip(inputs, starts, sizes, strict=True):
-            block = columns[start:start + size].T.reshape(out_shape + x.shape)
+        for x, start in zip(inputs, starts, strict=True):
+            block = columns[start:start + x.size].T.reshape(out_shape + x.shape)
             blocks.append(block.astype(self._dtype(value, x), copy=False))
         return tuple(blocks) if self.wrt_tuple else blocks[0]
 

@@ -36,7 +36,7 @@ __all__ = ["Unbatchable", "batch_zero", "batch_owned", "lift", "batch_broadcast"
            "batch_index", "batch_item", "batch_getitem", "batch_empty", "batch_stack",
            "direction", "batch_out", "batch_unpack", "batch_unbroadcast",
            "batch_unbroadcast_to", "batch_sum_back", "batch_unsubscript", "batch_add",
-           "batch_gradient_like", "batch_add_at", "TANGENTS"]
+           "batch_gradient_like", "batch_add_at", "TANGENTS", "vector_columns"]
 
 
 class Unbatchable(Exception):
@@ -401,3 +401,33 @@ TANGENTS = {unbroadcast: "_sd.batch_unbroadcast(d[g], x, n_directions)",
             add: "_sd.batch_add(d[a], d[b])",
             add_at: "_sd.batch_add_at(d[dx], d[g], x, index, n_directions)",
             gradient_like: "_sd.batch_gradient_like(d[g], x, n_directions)"}
+
+
+def vector_columns(jvp, args, wrt_index, chunk=None):
+    """Run the vector-mode `jvp(*args, *tangents, k)` with the unit directions of the inputs
+    `args[i]` (i in `wrt_index`, numbers or arrays) stacked, `chunk` (default: all) per pass.
+    Returns (value, columns of shape (directions, output size), the inputs as arrays, the
+    first direction of each input)."""
+    inputs = [np.asarray(args[i]) for i in wrt_index]
+    if any(x.dtype.kind not in "fc" for x in inputs):
+        raise Unbatchable("an input that is not floating point")
+    sizes = [x.size for x in inputs]
+    total = sum(sizes)
+    if total == 0:
+        raise Unbatchable("no input elements")
+    chunk = chunk or total
+    starts = [int(s) for s in np.cumsum([0] + sizes)[:-1]]
+    pieces, value = [], None
+    for lo in range(0, total, chunk):
+        k = min(chunk, total - lo)
+        tangents = []
+        for x, start, size in zip(inputs, starts, sizes, strict=True):
+            t = np.zeros((k, size), dtype=x.dtype)
+            rows = np.arange(max(lo, start), min(lo + k, start + size))
+            t[rows - lo, rows - start] = 1.0
+            tangents.append(t.reshape((k,) + x.shape))
+        value, out_dot = jvp(*args, *tangents, k)
+        if not _numeric(value):
+            raise Unbatchable(f"a {type(value).__name__} output")
+        pieces.append(np.asarray(out_dot).reshape(k, -1))
+    return value, np.concatenate(pieces), inputs, starts
