@@ -293,7 +293,8 @@ class Derivative:
             return self.func(*args)
         result = None
         if self._vector is not None and all(
-                type(args[i]) is float or type(args[i]) is np.ndarray for i in self.wrt_index):
+                type(args[i]) is float or type(args[i]) is np.ndarray for i in self.wrt_index
+        ) and runtime.vector_pays(args, self.wrt_index):
             try:
                 value, result = self._vector_gradient(args)
             except (VectorModeError, runtime.Unbatchable):

@@ -47,7 +47,7 @@ class Jacobian:
 
     def __call__(self, *args):
         if self.mode == "forward":
-            if self.vector is not None:
+            if self.vector is not None and runtime.vector_pays(args, self.wrt_index):
                 try:
                     return self._vector(args)
                 except (VectorModeError, runtime.Unbatchable):
