@@ -140,3 +140,23 @@ def test_forward_mode_gradient_runs_one_vector_pass(monkeypatch):
     s = 1.0 / (1.0 + np.exp(-x * w))
     np.testing.assert_allclose(gx, s * w + 3.0 * x ** 2 * w[0], rtol=1e-13)
     np.testing.assert_allclose(gw, s * x + np.array([np.sum(x ** 3), 0.0, 0.0]), rtol=1e-13)
+
+
+def test_a_failing_vector_pass_falls_back_to_one_pass_per_column(monkeypatch):
+    """An error inside the vector mode's own code (here: its elementwise lift, made to fail)
+    gives the per-column Jacobian, unless SOURCEDIFF_VECTOR_STRICT=1 asks for the error."""
+    x = np.array([0.4, -1.3, 2.0])
+
+    def broken(*args):
+        raise ValueError("broken lift")
+    monkeypatch.setattr(runtime.batch, "lift", broken)
+    monkeypatch.setattr(runtime, "lift", broken)
+
+    def f(v):
+        return np.sin(v) * v[0]
+    expected = np.diag(np.cos(x) * x[0]) + np.outer(np.sin(x), [1.0, 0.0, 0.0])
+    monkeypatch.setattr(runtime.batch, "STRICT", False)
+    np.testing.assert_allclose(sourcediff.jacobian(f, mode="forward")(x), expected, rtol=1e-13)
+    monkeypatch.setattr(runtime.batch, "STRICT", True)
+    with pytest.raises(ValueError, match="broken lift"):
+        sourcediff.jacobian(f, mode="forward")(x)

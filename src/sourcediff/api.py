@@ -297,7 +297,11 @@ class Derivative:
         ) and runtime.vector_pays(args, self.wrt_index):
             try:
                 value, result = self._vector_gradient(args)
-            except (VectorModeError, runtime.Unbatchable):
+            except VectorModeError:
+                self._vector = None
+            except Exception as exc:   # noqa: BLE001  (see runtime.vector_failed)
+                if not runtime.vector_failed(exc):
+                    raise
                 self._vector = None
         if result is None:
             value, result = runtime.forward_gradient(fn, args, self.wrt_index,

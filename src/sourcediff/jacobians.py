@@ -50,7 +50,11 @@ class Jacobian:
             if self.vector is not None and runtime.vector_pays(args, self.wrt_index):
                 try:
                     return self._vector(args)
-                except (VectorModeError, runtime.Unbatchable):
+                except VectorModeError:
+                    self.vector = None
+                except Exception as exc:   # noqa: BLE001  (see runtime.vector_failed)
+                    if not runtime.vector_failed(exc):
+                        raise
                     self.vector = None
             return self._forward(args)
         return self._reverse(args)

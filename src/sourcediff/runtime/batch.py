@@ -16,6 +16,8 @@ pass per column instead.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .core import (
@@ -32,12 +34,24 @@ from .core import (
 )
 from .inplace import _back_dtype, _getrefcount, _sole, add_at
 
-__all__ = ["Unbatchable", "batch_zero", "batch_owned", "lift", "batch_broadcast",
+__all__ = ["Unbatchable", "vector_failed", "batch_zero", "batch_owned", "lift", "batch_broadcast",
            "batch_index", "batch_item", "batch_getitem", "batch_empty", "batch_stack",
            "direction", "batch_out", "batch_unpack", "batch_unbroadcast",
            "batch_unbroadcast_to", "batch_sum_back", "batch_unsubscript", "batch_add",
            "batch_gradient_like", "batch_add_at", "TANGENTS", "vector_columns",
            "vector_pays"]
+
+
+# With SOURCEDIFF_VECTOR_STRICT=1, any failure of the vector mode is raised instead of
+# answered by one pass per direction (for testing the vector mode itself: tests, fuzzing)
+STRICT = os.environ.get("SOURCEDIFF_VECTOR_STRICT") == "1"
+
+
+def vector_failed(exc):
+    """Whether a failure of a vector-mode pass falls back to one pass per direction: always
+    for code it says it cannot carry; for any other error too (the per-direction pass then
+    raises it again if it is the user's, else gives the result) unless STRICT."""
+    return isinstance(exc, Unbatchable) or not STRICT
 
 
 class Unbatchable(Exception):
