@@ -160,3 +160,37 @@ def test_a_failing_vector_pass_falls_back_to_one_pass_per_column(monkeypatch):
     monkeypatch.setattr(runtime.batch, "STRICT", True)
     with pytest.raises(ValueError, match="broken lift"):
         sourcediff.jacobian(f, mode="forward")(x)
+
+
+# fuzz programs (seed 981, second order on every program) whose vector Hessian raised in its
+# helpers: a zero 0.0 (standing for any shape) whose tangent has a shape, a number's tangent
+# summed back along an axis
+def _list_twice_scaled_in_place(a1, n1):
+    ws3 = [n1, n1]
+    ws3[-1] *= 0.5 * np.tanh((np.mean(n1) * np.ones((2, 2))) @ (a1 * np.ones((2, 1))))
+    return -0.6 * np.sum(n1)
+
+
+def _ignores_its_argument(a1, b2=1.5, *, scale=1.0):
+    b3 = np.tanh(0.5 * ((0.5 * np.ones((2,))) @ (0.5 * np.ones((2, 3)))))
+    return 0.5 * 0.5 + 0.5 * np.tanh(np.sum(b3.reshape(1, 3)))
+
+
+def _mean_along_an_axis_into_an_unused_keyword(a1):
+    u4 = _ignores_its_argument(0.5, b2=np.sin(np.mean(a1, axis=0) @ np.mean(a1, axis=0)),
+                               scale=0.5)
+    return 0.5 * u4 + np.sum(np.mean(a1, axis=0) ** 2)
+
+
+FOUND = [(_list_twice_scaled_in_place, (np.array([1.0, 1.0, -1.0]),
+                                         np.array([[0.0, 1.0, 1.0], [1.0, -1.0, 0.0]])), 1),
+         (_mean_along_an_axis_into_an_unused_keyword,
+          (np.array([[1.0, -1.0, -1.0], [0.0, -1.0, 0.0], [-1.0, -1.0, 0.0]]),), 0)]
+
+
+@pytest.mark.parametrize("k", range(len(FOUND)))
+def test_vector_hessian_of_fuzz_finds(k):
+    """The vector Hessian equals the per-column one, or the vector mode says it cannot carry
+    the code (the first: a tangent that lost its direction axis) and jacobian falls back."""
+    fn, args, wrt = FOUND[k]
+    _compare(sourcediff.hessian(fn, wrt=wrt), args)

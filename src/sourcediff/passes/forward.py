@@ -280,10 +280,14 @@ class Forward:
             terms.append(term)
         if not terms:
             return None
+        if lower and len(terms) > 1:
+            # the sum of lifted terms (of any ranks where the value is the zero 0.0, which
+            # stands for any shape), spread over the value's shape
+            return self.batched("batch_sum", N.name(target), *terms)
         expr = terms[0]
         for term in terms[1:]:
             expr = N.add(expr, term)
-        if lower:   # the sum of lifted terms, spread over the value's shape
+        if lower:   # the lifted term, spread over the value's shape
             expr = self.batched("batch_broadcast", expr, N.name(target))
         return expr
 

@@ -34,7 +34,8 @@ from .core import (
 )
 from .inplace import _back_dtype, _getrefcount, _sole, add_at
 
-__all__ = ["Unbatchable", "vector_failed", "batch_zero", "batch_owned", "lift", "batch_broadcast",
+__all__ = ["Unbatchable", "vector_failed", "batch_sum", "batch_zero", "batch_owned", "lift",
+           "batch_broadcast",
            "batch_index", "batch_item", "batch_getitem", "batch_empty", "batch_stack",
            "direction", "batch_out", "batch_unpack", "batch_unbroadcast",
            "batch_unbroadcast_to", "batch_sum_back", "batch_unsubscript", "batch_add",
@@ -118,8 +119,11 @@ def batch_item(t, y):
 def lift(t, x, y):
     """The tangent `t` of `x` (shape (k,) + x.shape) with unit axes after the direction
     axis, so that it broadcasts against a value of `y`'s rank as `x` does against `y`."""
-    if type(y) in _NUMBERS or _is_zero(t):
+    if type(y) in _NUMBERS:
         return t
+    if _is_zero(t):
+        # a zero with a direction axis (of one), so that its products keep one too
+        return np.zeros((1,) * (np.ndim(y) + 1))
     missing = np.ndim(y) - np.ndim(x)
     if missing <= 0:
         return t
@@ -144,6 +148,20 @@ def batch_broadcast(t, y, k):
     if np.shape(t) == shape:
         return t
     return np.array(np.broadcast_to(t, shape), dtype=np.result_type(t, _tangent_dtype(y)))
+
+
+def batch_sum(y, *terms):
+    """The sum of an elementwise operation's tangent terms (the last argument is k), spread
+    over (k,) + y.shape; terms of different ranks line up after the direction axis."""
+    *terms, k = terms
+    arrays = [t for t in terms if type(t) is np.ndarray]
+    if len(arrays) > 1:
+        ndim = max(t.ndim for t in arrays)
+        terms = [_lift_to(t, ndim) if type(t) is np.ndarray else t for t in terms]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return batch_broadcast(total, y, k)
 
 
 def batch_index(x, index):
@@ -185,9 +203,9 @@ def _numeric(y):
 def batch_empty(y, k):
     """Room for the tangent of `y` in `k` directions, filled one direction at a time (for a
     container, a list of the `k` tangents that `batch_stack` stacks)."""
-    if _numeric(y):
+    if _numeric(y) and not _is_zero(y):
         return np.zeros((k,) + np.shape(y), dtype=_tangent_dtype(y))
-    return _Rows([0.0] * k)
+    return _Rows([0.0] * k)   # (a zero 0.0 stands for any shape: the rows' own)
 
 
 class _Rows(list):
@@ -322,8 +340,12 @@ def batch_sum_back(t, x, axis, keepdims, k):
     shape = np.shape(x)
     if axis is None:
         t = t.reshape((k,) + (1,) * len(shape))
-    elif not keepdims:
-        for a in sorted(_normalize_axes(axis, len(shape))):
+    elif keepdims:
+        t = _lift_to(t, 1 + len(shape))
+    else:
+        axes = sorted(_normalize_axes(axis, len(shape)))
+        t = _lift_to(t, 1 + len(shape) - len(axes))   # (k,): a number, over the kept axes
+        for a in axes:
             t = np.expand_dims(t, a + 1)
     return np.broadcast_to(t, (k,) + shape)
 
