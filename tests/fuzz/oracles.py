@@ -363,7 +363,14 @@ class Run:
                     self.problem("primal", "invalid", f"{type(exc).__name__}: {exc}")
                     return False
                 continue
-            fd, smooth = smooth_fd(f, args, self.indices)
+            try:
+                fd, smooth = smooth_fd(f, args, self.indices)
+            except Exception as exc:   # f fails next to the point: invalid there too
+                if k == 0:
+                    self.problem("primal", "invalid",
+                                 f"near the point: {type(exc).__name__}: {exc}")
+                    return False
+                continue
             self.singular = smooth and self._singular(f, args)
             if self.singular:
                 smooth = False
