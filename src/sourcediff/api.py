@@ -295,13 +295,10 @@ class Derivative:
         if self._vector is not None and all(
                 type(args[i]) is float or type(args[i]) is np.ndarray for i in self.wrt_index
         ) and runtime.vector_pays(args, self.wrt_index):
-            try:
-                value, result = self._vector_gradient(args)
-            except VectorModeError:
-                self._vector = None
-            except Exception as exc:   # noqa: BLE001  (see runtime.vector_failed)
-                if not runtime.vector_failed(exc):
-                    raise
+            ok, out = attempt_vector(self._vector_gradient, args)
+            if ok:
+                value, result = out
+            else:
                 self._vector = None
         if result is None:
             value, result = runtime.forward_gradient(fn, args, self.wrt_index,
@@ -367,6 +364,20 @@ class Derivative:
         # functions that cloudpickle copies need their source sent along
         from .parallel import _reduce_copied
         return _reduce_copied(kind, func, options) or (_transform, (kind, func, *options))
+
+
+def attempt_vector(call, *args):
+    """(True, call(*args)) for a call of the vector forward mode, or (False, None) where it
+    cannot carry the code or failed otherwise (`runtime.vector_failed`): the caller then runs
+    one pass per direction."""
+    try:
+        return True, call(*args)
+    except (VectorModeError, runtime.Unbatchable):
+        return False, None
+    except Exception as exc:   # noqa: BLE001  (see runtime.vector_failed)
+        if not runtime.vector_failed(exc):
+            raise
+        return False, None
 
 
 def _has_nan(value):

@@ -13,8 +13,8 @@ import functools
 import numpy as np
 
 from . import runtime
-from .api import Derivative, ThirdDerivative, _global_name, _transform
-from .errors import SourceDiffError, VectorModeError, WrtError
+from .api import Derivative, ThirdDerivative, _global_name, _transform, attempt_vector
+from .errors import SourceDiffError, WrtError
 from .rules import registry
 
 
@@ -48,14 +48,10 @@ class Jacobian:
     def __call__(self, *args):
         if self.mode == "forward":
             if self.vector is not None and runtime.vector_pays(args, self.wrt_index):
-                try:
-                    return self._vector(args)
-                except VectorModeError:
-                    self.vector = None
-                except Exception as exc:   # noqa: BLE001  (see runtime.vector_failed)
-                    if not runtime.vector_failed(exc):
-                        raise
-                    self.vector = None
+                ok, out = attempt_vector(self._vector, args)
+                if ok:
+                    return out
+                self.vector = None
             return self._forward(args)
         return self._reverse(args)
 
@@ -158,7 +154,9 @@ def hessian(func=None, wrt=0, *, chunk_size=None):
 
 
 class HessianVectorProduct:
-    """`hvp(f, wrt)(*args, v)`: the Hessian times `v`, by forward mode over the gradient."""
+    """`hvp(f, wrt)(*args, v)`: the Hessian times `v`, by forward mode over the gradient; a
+    `v` with one more axis than the wrt argument is a batch of vectors (one per row), whose
+    products come from one pass of the vector forward mode."""
 
     def _sd_differentiate(self, kind, wrt):
         if kind != "grad":
@@ -176,8 +174,26 @@ class HessianVectorProduct:
         if not args:
             raise TypeError("hvp needs the function's arguments followed by a vector v")
         *primal, v = args
+        i = self.tangent.wrt_index[0]
+        if i < len(primal) and type(v) is np.ndarray and v.ndim == np.ndim(primal[i]) + 1:
+            return self._batch(primal, v)
         _, product = self.tangent(*primal, v)
         return product
+
+    def _batch(self, primal, vs):
+        """A batch of vectors `vs` (shape (k,) + x.shape): their products with the Hessian,
+        stacked, from one pass of the vector forward mode over the gradient."""
+        vector = getattr(self, "vector", None)
+        if vector is None and not hasattr(self, "vector"):
+            vector = self.vector = _transform("jvp", self.tangent.func, self.tangent.wrt_arg,
+                                              batched=True)
+        if vector is not None and len(vs):
+            ok, out = attempt_vector(vector, *primal, vs, len(vs))
+            if ok:
+                return np.asarray(out[1])
+            self.vector = None
+        return np.stack([np.asarray(self.tangent(*primal, v)[1]) for v in vs]) if len(vs) \
+            else np.zeros(vs.shape)
 
     def __reduce__(self):
         return _global_name(self) or (HessianVectorProduct, (self.func, self.tangent.wrt_arg))
