@@ -103,6 +103,10 @@ class Derivative:
             mode = "forward"
         self.func = func
         self.kind = kind
+        # a derivative of a reverse-mode gradient (hessian, hvp, jvp of grad): its result is
+        # checked for a nan the gradient does not have (_undefined_second_order)
+        self.second_order = isinstance(func, Derivative) and func.kind in ("grad",
+                                                                          "value_and_grad")
         self.mode = mode
         self.optimize = optimize
         self.preserve_result = preserve_result
@@ -167,11 +171,6 @@ class Derivative:
             self._undefined_second_order(args)
         return out
 
-    @property
-    def second_order(self):
-        """A derivative of a reverse-mode gradient (hessian, hvp, jvp of grad)."""
-        return isinstance(self.func, Derivative) and self.func.kind in ("grad",
-                                                                        "value_and_grad")
 
     def _undefined_second_order(self, args):
         """A nan in a second derivative where the gradient has none: an infinite partial
