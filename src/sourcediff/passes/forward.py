@@ -42,6 +42,7 @@ class Forward:
         # vector mode (`Unit.batched`): every tangent has a leading axis of directions, whose
         # length this parameter of each tangent function holds (see runtime/batch.py)
         self.batch = self.namer.fresh("n_directions") if unit.batched else None
+        self.direction = None   # the loop variable of a rule run once per direction
 
     def batched(self, name, *args):
         """A call of the vector-mode helper `_sd.name(*args, n_directions)`."""
@@ -66,10 +67,14 @@ class Forward:
         return N.call("_sd.zero_like", [atom])
 
     def tangent_of(self, atom):
-        """The tangent of an operand (a name node), or None when it is zero."""
-        if self.an.is_active(atom):
-            return N.name(self.dot[atom.id])
-        return None
+        """The tangent of an operand (a name node), or None when it is zero; inside a
+        vector-mode loop over directions (`per_direction`), its row for that direction."""
+        if not self.an.is_active(atom):
+            return None
+        tangent = N.name(self.dot[atom.id])
+        if self.direction is not None:
+            return N.call("_sd.direction", [tangent, N.name(self.direction)])
+        return tangent
 
     def block(self, stmts):
         out = []
@@ -295,18 +300,11 @@ class Forward:
         """Vector mode for a rule with no batched form: its tangent one direction at a time,
         `y_dot[i] = <tangent with x_dot[i]>` for each of the n_directions."""
         i = self.namer.fresh("direction")
-        batch, self.batch = self.batch, None
-        saved = self.tangent_of
-
-        def tangent_of(atom):
-            tangent = saved(atom)
-            return None if tangent is None else N.call("_sd.direction", [tangent, N.name(i)])
-        self.tangent_of = tangent_of
+        batch, self.batch, self.direction = self.batch, None, i
         try:
             expr = self.rule_tangent(stmt, op, target)
         finally:
-            self.batch = batch
-            self.tangent_of = saved
+            self.batch, self.direction = batch, None
         if expr is None:
             return None
         dname = self.dot[target]
